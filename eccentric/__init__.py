@@ -1,0 +1,2 @@
+"""The ``eccentric`` command line (``eccentric.cli``); the library lives in ``particles``,
+``analysis`` and ``autoencoder``."""

@@ -1,0 +1,5 @@
+import sys
+
+from eccentric.cli import main
+
+sys.exit(main())

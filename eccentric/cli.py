@@ -1,0 +1,276 @@
+"""The ``eccentric`` command line: the one module that imports particles, analysis and
+autoencoder. Every subcommand has ``--json`` (last stdout line is one JSON object) and
+exits non-zero with a one-line message on bad input."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["main", "build_parser"]
+
+
+class CommandError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line instead of usage + message
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _positive_int(name: str, minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{name} must be >= {minimum}, got {value}")
+        return value
+    return parse
+
+
+def _finite_float(name: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{name} must be finite, got {text}")
+        return value
+    return parse
+
+
+def _add_energy_args(p: argparse.ArgumentParser, s_required: bool = True) -> None:
+    p.add_argument("--s", type=_finite_float("--s"), required=s_required, default=1.0,
+                   help="repulsion exponent s > -2 (1: Thomson, 0: log, < 0: bounded)")
+    p.add_argument("--alpha", type=_finite_float("--alpha"), default=2.0,
+                   help="attraction exponent alpha > 0 (default 2)")
+    p.add_argument("--repulsion", type=_finite_float("--repulsion"), default=1.0,
+                   help="repulsion weight lambda > 0 (default 1)")
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from particles import DEFAULT_FMAX
+    from particles.minimize import METHODS
+
+    parser = _Parser(prog="eccentric", description=(
+        "Eccentric Regularization: relax point clouds under the ER energy, compare them "
+        "with exact equilibrium theory, train regularized autoencoders."))
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("relax", help="relax a point cloud under the ER energy")
+    p.add_argument("--dim", type=_positive_int("--dim", 1), help="dimension d >= 1")
+    p.add_argument("--n", type=_positive_int("--n", 2), help="number of points N >= 2")
+    _add_energy_args(p, s_required=False)
+    p.add_argument("--softening", type=_finite_float("--softening"), default=0.0,
+                   help="softening eps >= 0 added in quadrature to pair distances")
+    p.add_argument("--method", choices=METHODS, default="fire",
+                   help="minimizer (default fire) or overdamped langevin")
+    p.add_argument("--temperature", type=_finite_float("--temperature"), default=0.0,
+                   help="temperature for --method langevin (default 0)")
+    p.add_argument("--dt", type=_finite_float("--dt"), default=None,
+                   help="time step for --method langevin (default 0.01)")
+    p.add_argument("--steps", type=_positive_int("--steps", 0), default=100_000,
+                   help="maximum number of steps (default 100000)")
+    p.add_argument("--fmax", type=_finite_float("--fmax"), default=DEFAULT_FMAX,
+                   help=f"stop when max_i |N dE/dz_i| < fmax (default {DEFAULT_FMAX:g})")
+    p.add_argument("--seed", type=_positive_int("--seed", 0), default=0,
+                   help="random seed of the initial cloud and Langevin noise")
+    p.add_argument("--init", default="gaussian",
+                   help="'gaussian' (default) or an H5MD file whose last frame is the start")
+    p.add_argument("--every", type=_positive_int("--every", 0), default=0,
+                   help="write a trajectory frame every K steps (0: first and last only)")
+    p.add_argument("--out", type=Path, default=None, help="H5MD trajectory file to write")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    _add_common(p)
+
+    p = sub.add_parser("theory", help="predicted equilibrium support, radius and energy")
+    p.add_argument("--dim", type=_positive_int("--dim", 1), required=True, help="dimension d")
+    _add_energy_args(p)
+    _add_common(p)
+
+    p = sub.add_parser("demo", help="relax 2,000 points in 8-D and write results/")
+    p.add_argument("--out-dir", type=Path, default=Path("results"), help="output folder")
+    _add_common(p)
+    return parser
+
+
+def _emit(payload: dict[str, Any], as_json: bool, lines: list[str]) -> None:
+    if as_json:
+        print(json.dumps(payload, allow_nan=False))
+    else:
+        print("\n".join(lines))
+
+
+def _progress(total: int, quiet: bool, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="step", disable=quiet or not sys.stderr.isatty(),
+                file=sys.stderr, leave=False)
+
+
+def _relaxation(points: np.ndarray, params, args: argparse.Namespace, out: Path | None,
+                metadata: dict[str, Any]):
+    from particles import relax
+
+    bar = _progress(args.steps, args.quiet, "relax")
+    last = {"step": 0}
+
+    def update(step: int, x: np.ndarray, e: float, f: np.ndarray) -> None:
+        if step - last["step"] >= 10 or step == 0:
+            bar.update(step - last["step"])
+            last["step"] = step
+            bar.set_postfix(E=f"{e:.8g}", fmax=f"{np.sqrt((f * f).sum(1)).max():.2e}",
+                            refresh=False)
+    try:
+        return relax(points, params, method=args.method, fmax=args.fmax, steps=args.steps,
+                     temperature=args.temperature, dt=args.dt, seed=args.seed,
+                     every=args.every, out=out, overwrite=args.overwrite, metadata=metadata,
+                     observers=(update,))
+    finally:
+        bar.close()
+
+
+def _relax_summary(result, dim: int) -> dict[str, Any]:
+    from analysis.metrics import radial_summary
+    from analysis.theory import predict
+
+    p = result.params
+    theory = predict(dim, p.s, p.repulsion, p.alpha)
+    return {
+        "n": int(result.positions.shape[0]), "dim": dim, "s": p.s, "alpha": p.alpha,
+        "repulsion": p.repulsion, "softening": p.softening, "method": result.method,
+        "steps": result.steps, "n_evaluations": result.n_evaluations,
+        "converged": result.converged, "reason": result.reason,
+        "max_force": result.max_force, "fmax": result.fmax, "energy": result.energy,
+        **radial_summary(result.positions),
+        "theory": {"support": theory.support, "radius": theory.radius,
+                   "energy": theory.energy},
+        "wall_time_s": result.wall_time, "out": result.out,
+    }
+
+
+def _cmd_relax(args: argparse.Namespace) -> int:
+    from particles import EnergyParams, random_cloud, read_last_positions
+    from particles.energy import as_points
+
+    params = EnergyParams(s=args.s, alpha=args.alpha, repulsion=args.repulsion,
+                          softening=args.softening)
+    if args.init == "gaussian":
+        if args.dim is None or args.n is None:
+            raise CommandError("--dim and --n are required with --init gaussian")
+        points = random_cloud(args.n, args.dim, params, seed=args.seed)
+    else:
+        points = as_points(read_last_positions(args.init), name=f"--init file {args.init}")
+        n, dim = points.shape
+        if (args.n is not None and args.n != n) or (args.dim is not None and args.dim != dim):
+            raise CommandError(f"--init file {args.init} holds N = {n}, d = {dim}, which "
+                               f"contradicts --n {args.n} --dim {args.dim}")
+    if args.out is not None and args.out.exists() and not args.overwrite:
+        raise CommandError(f"--out {args.out} exists; pass --overwrite to replace it")
+    metadata = {"seed": args.seed, "init": str(args.init)}
+    result = _relaxation(points, params, args, args.out, metadata)
+    summary = _relax_summary(result, points.shape[1])
+    th = summary["theory"]
+    lines = [
+        f"{result.reason} after {result.steps} steps ({result.n_evaluations} force "
+        f"evaluations, {result.wall_time:.2f} s)",
+        f"energy      {result.energy:.10g}" + (f"   (continuum theory {th['energy']:.6g})"
+                                                if th["energy"] is not None else ""),
+        f"radius      mean {summary['radius_mean']:.6g}  cv {summary['radius_cv']:.3g}  "
+        f"min {summary['radius_min']:.6g}  max {summary['radius_max']:.6g}",
+        f"theory      support {th['support']}" + (f", radius {th['radius']:.6g}"
+                                                   if th["radius"] is not None else ""),
+    ]
+    if result.out:
+        lines.append(f"trajectory  {result.out}")
+    _emit(summary, args.json, lines)
+    return 0
+
+
+def _cmd_theory(args: argparse.Namespace) -> int:
+    from analysis.theory import predict, sphere_constant
+    from particles import EnergyParams
+
+    EnergyParams(s=args.s, alpha=args.alpha, repulsion=args.repulsion)  # validates
+    prediction = predict(args.dim, args.s, args.repulsion, args.alpha)
+    payload = {"dim": args.dim, "s": args.s, "alpha": args.alpha, "repulsion": args.repulsion,
+               **prediction.as_dict()}
+    if args.dim >= 2 and args.s < args.dim - 1:
+        payload["c"] = sphere_constant(args.s, args.dim)
+    lines = [f"support  {prediction.support}  ({prediction.case})"]
+    if prediction.radius is not None:
+        lines.append(f"radius   {prediction.radius:.6g}")
+    if prediction.energy is not None:
+        lines.append(f"energy   {prediction.energy:.6g}")
+    _emit(payload, args.json, lines)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from analysis.plots import plot_radius_histogram
+    from analysis.theory import predict
+    from particles import EnergyParams, random_cloud
+
+    out_dir = args.out_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    n, dim, params = 2000, 8, EnergyParams(s=1.0)
+    relax_args = argparse.Namespace(method="lbfgs", fmax=1e-5, steps=20_000, temperature=0.0,
+                                    dt=None, seed=0, every=50, overwrite=True, quiet=args.quiet)
+    started = time.perf_counter()
+    result = _relaxation(random_cloud(n, dim, params, seed=0), params, relax_args,
+                         out_dir / "relax.h5", {"seed": 0, "init": "gaussian"})
+    summary = _relax_summary(result, dim)
+    figure = plot_radius_histogram(result.positions, predict(dim, params.s),
+                                   out_dir / "relax.png",
+                                   title=f"ER relaxation: N = {n}, d = {dim}, s = 1")
+    summary["figure"] = str(figure)
+    summary["demo_wall_time_s"] = time.perf_counter() - started
+    th = summary["theory"]
+    lines = [f"relaxed N = {n} points in d = {dim} (s = 1): {result.reason}",
+             f"radius mean {summary['radius_mean']:.6g} (theory {th['radius']:.6g}), "
+             f"cv {summary['radius_cv']:.2e}; energy {result.energy:.8g} "
+             f"(continuum {th['energy']:.6g})",
+             f"wrote {out_dir / 'relax.h5'} and {figure}"]
+    _emit(summary, args.json, lines)
+    return 0
+
+
+_COMMANDS = {"relax": _cmd_relax, "theory": _cmd_theory, "demo": _cmd_demo}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``eccentric`` console script; returns the exit status."""
+    from particles import RelaxationError, TrajectoryError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except (CommandError, ValueError, TypeError, FileExistsError, FileNotFoundError,
+            IsADirectoryError, PermissionError, TrajectoryError, RelaxationError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"eccentric {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"eccentric {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
