@@ -14,10 +14,9 @@ Points ``Z`` have shape ``(N, d)`` with ``N >= 2``. With parameters ``s > -2``
 
 The pair function (``psi_s`` of a squared distance) is separate from the Numba
 loops that sum it over all pairs, so the physics is one small function and the
-looping is elsewhere. Loops run in parallel over points, keep O(N d) memory
-(never an N x N array) and accumulate in float64 for float32 and float64 input
-alike. Each pair is visited from both ends (a full row per point), which keeps
-threads free of write conflicts at the cost of evaluating each pair twice.
+looping is elsewhere. Each pair is evaluated once (Newton's third law); the loops
+run in parallel, keep O(threads N d) memory (never an N x N array) and accumulate
+in float64 for float32 and float64 input alike.
 
 Coincident points with ``softening == 0``: the pair energy is ``+inf`` for
 ``s >= 0`` (finite ``-1/s`` for ``s < 0``) and the pair contributes no force.
@@ -99,29 +98,80 @@ def _alpha_mode(alpha: float) -> int:
     return _ALPHA_TWO if alpha == 2.0 else _ALPHA_GENERAL
 
 
-@numba.njit(cache=True, inline="always")
+# Reassociation and FMA contraction let LLVM vectorize the sums over j; no "nnan"/"ninf",
+# because +inf is a legitimate pair energy (coincident points).
+_FASTMATH = {"reassoc", "contract", "nsz"}
+_BLOCK = 256  # partner points per block: r2 and g of a block stay in L1
+
+
+@numba.njit(cache=True, inline="always", fastmath=_FASTMATH, error_model="numpy")
 def _pair_psi_and_factor(r2: float, s: float, mode: int) -> tuple[float, float]:
-    """psi_s at squared distance r2 and g = r**-(s+2), so that -dpsi/dz_i = g (z_i - z_j)."""
-    if r2 == 0.0:
-        if s < 0.0:
-            return -1.0 / s, 0.0
-        return np.inf, 0.0
+    """psi_s at squared distance r2 and g = r**-(s+2), so that -dpsi/dz_i = g (z_i - z_j).
+
+    At r2 = 0 psi is the right limit (+inf for s >= 0, -1/s for s < 0); g is not (caller).
+    Special s avoid log/exp; the general case uses expm1, exact as s -> 0 (no cancellation).
+    """
     if mode == _S_LOG:
         return -0.5 * math.log(r2), 1.0 / r2
     if mode == _S_ONE:
         p = 1.0 / math.sqrt(r2)
-        return p - 1.0, p / r2
+        return p - 1.0, p * p * p
     if mode == _S_TWO:
         p = 1.0 / r2
         return 0.5 * (p - 1.0), p * p
     if mode == _S_MINUS_ONE:
         p = math.sqrt(r2)
         return 1.0 - p, 1.0 / p
-    x = -0.5 * s * math.log(r2)  # log(r**-s)
-    return math.expm1(x) / s, math.exp(x) / r2  # expm1: exact as s -> 0, no cancellation
+    em1 = math.expm1(-0.5 * s * math.log(r2))  # r**-s - 1
+    return em1 / s, (em1 + 1.0) / r2
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", fastmath=_FASTMATH, error_model="numpy")
+def _pair_range(r2, g, lo, hi, s, mode):
+    """Sum of psi over r2[lo:hi], and g[jj] = r**-(s+2). One plain loop per mode (the mode is
+    fixed outside the loop), so each compiles to SIMD code."""
+    acc = 0.0
+    if mode == _S_ONE:
+        for jj in range(lo, hi):
+            psi, gj = _pair_psi_and_factor(r2[jj], s, _S_ONE)
+            acc += psi
+            g[jj] = gj
+    elif mode == _S_LOG:
+        for jj in range(lo, hi):
+            psi, gj = _pair_psi_and_factor(r2[jj], s, _S_LOG)
+            acc += psi
+            g[jj] = gj
+    elif mode == _S_TWO:
+        for jj in range(lo, hi):
+            psi, gj = _pair_psi_and_factor(r2[jj], s, _S_TWO)
+            acc += psi
+            g[jj] = gj
+    elif mode == _S_MINUS_ONE:
+        for jj in range(lo, hi):
+            psi, gj = _pair_psi_and_factor(r2[jj], s, _S_MINUS_ONE)
+            acc += psi
+            g[jj] = gj
+    else:
+        for jj in range(lo, hi):
+            psi, gj = _pair_psi_and_factor(r2[jj], s, _S_GENERAL)
+            acc += psi
+            g[jj] = gj
+    return acc
+
+
+@numba.njit(cache=True, inline="always", fastmath=_FASTMATH, error_model="numpy")
+def _pair_block(r2, g, m, s, mode, may_coincide):
+    """Sum of psi over a block of m squared distances; g[jj] = r**-(s+2), set to 0 for
+    coincident pairs (no force between them)."""
+    acc = _pair_range(r2, g, 0, m, s, mode)
+    if may_coincide:  # only without softening can a distance be exactly 0
+        for jj in range(m):
+            if r2[jj] == 0.0:
+                g[jj] = 0.0
+    return acc
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _confinement(r2: float, alpha: float, mode: int) -> tuple[float, float]:
     """V(|z|) and h = |z|**(alpha-2), so that -dV/dz = -h z (0 at z = 0)."""
     if mode == _ALPHA_TWO:
@@ -132,61 +182,89 @@ def _confinement(r2: float, alpha: float, mode: int) -> tuple[float, float]:
     return ra / alpha, ra / r2
 
 
-@numba.njit(parallel=True, cache=True)
-def _energy_forces_kernel(Z, s, alpha, repulsion, eps2, s_mode, a_mode, forces):
-    n, d = Z.shape
-    pair_weight = repulsion / (n * (n - 1.0))
-    pair_row = np.empty(n)
-    conf_row = np.empty(n)
-    for i in numba.prange(n):
-        r2i = 0.0
+@numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _upper_row(ZT, i, s, s_mode, eps2, with_forces, F, zi, fi, r2, g):
+    """Pairs (i, j > i): returns their psi sum; with forces adds the unweighted pair forces
+    g (z_i - z_j) to F[:, i] and subtracts them from F[:, j] (Newton's third law).
+
+    Partners are taken in blocks of _BLOCK, coordinate by coordinate along contiguous rows
+    of ZT (d, N), so every loop over j is unit-stride and compiles to SIMD code.
+    """
+    d, n = ZT.shape
+    for k in range(d):
+        zi[k] = ZT[k, i]
+        fi[k] = 0.0
+    acc = 0.0
+    for j0 in range(i + 1, n, _BLOCK):
+        m = min(_BLOCK, n - j0)
+        for jj in range(m):
+            r2[jj] = eps2
         for k in range(d):
-            zi = np.float64(Z[i, k])
-            r2i += zi * zi
-        v, h = _confinement(r2i, alpha, a_mode)
-        conf_row[i] = v
+            zik = zi[k]
+            row = ZT[k, j0:j0 + m]  # a slice view: unit stride, no wraparound checks
+            for jj in range(m):
+                diff = zik - row[jj]
+                r2[jj] += diff * diff
+        acc += _pair_block(r2, g, m, s, s_mode, eps2 == 0.0)
+        if with_forces:
+            for k in range(d):
+                zik = zi[k]
+                row = ZT[k, j0:j0 + m]
+                f_row = F[k, j0:j0 + m]
+                a = 0.0
+                for jj in range(m):
+                    pull = g[jj] * (zik - row[jj])
+                    a += pull
+                    f_row[jj] -= pull
+                fi[k] += a
+    if with_forces:
         for k in range(d):
-            forces[i, k] = -h * np.float64(Z[i, k]) / n
-        acc = 0.0
-        for j in range(n):
-            if j == i:
-                continue
-            r2 = eps2
-            for k in range(d):
-                diff = np.float64(Z[i, k]) - np.float64(Z[j, k])
-                r2 += diff * diff
-            psi, g = _pair_psi_and_factor(r2, s, s_mode)
-            acc += psi
-            gw = g * pair_weight
-            for k in range(d):
-                forces[i, k] += gw * (np.float64(Z[i, k]) - np.float64(Z[j, k]))
-        pair_row[i] = acc
-    return conf_row.sum() / n + 0.5 * pair_weight * pair_row.sum()
+            F[k, i] += fi[k]
+    return acc
 
 
-@numba.njit(parallel=True, cache=True)
-def _energy_kernel(Z, s, alpha, repulsion, eps2, s_mode, a_mode):
-    n, d = Z.shape
+@numba.njit(parallel=True, cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _er_kernel(ZT, s, alpha, repulsion, eps2, s_mode, a_mode, forces, with_forces, n_chunks):
+    """Energy, and forces into ``forces`` (N, d) float64 when with_forces.
+
+    ZT (d, N) is the float64 transpose of the points. Each pair is evaluated once. The
+    rows i < j are dealt out in pairs (t, N-1-t), which have N-1 partners together, to
+    n_chunks chunks run in parallel; each chunk owns a (d, N) force buffer, summed at the
+    end, so there are no write conflicts and the result is deterministic for a given
+    n_chunks. Memory: O(n_chunks N d).
+    """
+    d, n = ZT.shape
     pair_weight = repulsion / (n * (n - 1.0))
-    pair_row = np.empty(n)
-    conf_row = np.empty(n)
-    for i in numba.prange(n):
-        r2i = 0.0
-        for k in range(d):
-            zi = np.float64(Z[i, k])
-            r2i += zi * zi
-        conf_row[i] = _confinement(r2i, alpha, a_mode)[0]
+    width = n if with_forces else 0
+    buffers = np.zeros((n_chunks, d, width))
+    chunk_psi = np.zeros(n_chunks)
+    half = (n + 1) // 2
+    for c in numba.prange(n_chunks):
+        zi = np.empty(d)
+        fi = np.empty(d)
+        r2 = np.empty(_BLOCK)
+        g = np.empty(_BLOCK)
+        F = buffers[c]
         acc = 0.0
-        for j in range(n):
-            if j == i:
-                continue
-            r2 = eps2
+        for t in range(c, half, n_chunks):
+            acc += _upper_row(ZT, t, s, s_mode, eps2, with_forces, F, zi, fi, r2, g)
+            if n - 1 - t != t:
+                acc += _upper_row(ZT, n - 1 - t, s, s_mode, eps2, with_forces, F, zi, fi, r2, g)
+        chunk_psi[c] = acc
+    conf = np.empty(n)
+    for i in numba.prange(n):
+        norm2 = 0.0
+        for k in range(d):
+            norm2 += ZT[k, i] * ZT[k, i]
+        v, h = _confinement(norm2, alpha, a_mode)
+        conf[i] = v
+        if with_forces:
             for k in range(d):
-                diff = np.float64(Z[i, k]) - np.float64(Z[j, k])
-                r2 += diff * diff
-            acc += _pair_psi_and_factor(r2, s, s_mode)[0]
-        pair_row[i] = acc
-    return conf_row.sum() / n + 0.5 * pair_weight * pair_row.sum()
+                total = 0.0
+                for c in range(n_chunks):
+                    total += buffers[c, k, i]
+                forces[i, k] = pair_weight * total - h * ZT[k, i] / n
+    return conf.sum() / n + pair_weight * chunk_psi.sum()
 
 
 def as_points(Z: np.ndarray, name: str = "Z") -> np.ndarray:
@@ -219,21 +297,29 @@ def _kernel_args(params: EnergyParams) -> tuple:
             _s_mode(params.s), _alpha_mode(params.alpha))
 
 
-def energy(Z: np.ndarray, params: EnergyParams | None = None) -> float:
-    """The ER energy E(Z) of points Z (N, d), as a Python float (float64 accumulation)."""
+def _evaluate(Z: np.ndarray, params: EnergyParams | None, with_forces: bool
+              ) -> tuple[float, np.ndarray]:
     params = EnergyParams() if params is None else params
     Z = as_points(Z)
-    return float(_energy_kernel(Z, *_kernel_args(params)))
+    ZT = np.ascontiguousarray(Z.T, dtype=np.float64)
+    forces = np.empty(Z.shape if with_forces else (0, 0), dtype=np.float64)
+    e = _er_kernel(ZT, params.s, params.alpha, params.repulsion, params.softening ** 2,
+                   _s_mode(params.s), _alpha_mode(params.alpha), forces, with_forces,
+                   numba.get_num_threads())
+    return float(e), forces
+
+
+def energy(Z: np.ndarray, params: EnergyParams | None = None) -> float:
+    """The ER energy E(Z) of points Z (N, d), as a Python float (float64 accumulation)."""
+    return _evaluate(Z, params, False)[0]
 
 
 def energy_and_forces(Z: np.ndarray, params: EnergyParams | None = None
                       ) -> tuple[float, np.ndarray]:
     """E(Z) and forces -dE/dZ, shape (N, d) in Z's dtype (computed in float64)."""
-    params = EnergyParams() if params is None else params
-    Z = as_points(Z)
-    forces = np.empty(Z.shape, dtype=np.float64)
-    e = _energy_forces_kernel(Z, *_kernel_args(params), forces)
-    return float(e), forces.astype(Z.dtype, copy=False)
+    e, forces = _evaluate(Z, params, True)
+    return e, forces.astype(np.asarray(Z).dtype if np.asarray(Z).dtype == np.float32
+                            else np.float64, copy=False)
 
 
 def per_point_forces(forces: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from scipy.stats import special_ortho_group
 
 from particles import EnergyParams, energy, energy_and_forces, max_point_force
-from tests.particles.reference import reference_energy_and_forces
+from particles.reference import reference_energy_and_forces
 
 S_VALUES = [-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 3.3]
 

@@ -1,12 +1,16 @@
-"""A plain NumPy reference of the ER energy and forces (N x N broadcasting), for tests and
-benchmarks only: the slow, obviously-correct transcription of the formula."""
+"""A plain NumPy transcription of the ER energy and forces by N x N (x d) broadcasting.
+
+Not for use: it needs O(N^2 d) memory and is slow. It exists as the obviously-correct
+reference the Numba kernel is tested against, and as the naive baseline of the benchmarks.
+"""
 
 import numpy as np
 
-from particles import EnergyParams
+from particles.energy import EnergyParams
 
 
 def reference_energy_and_forces(Z: np.ndarray, p: EnergyParams) -> tuple[float, np.ndarray]:
+    """E(Z) and -dE/dZ for Z (N, d), float64, straight from the formula in particles.energy."""
     Z = np.asarray(Z, dtype=np.float64)
     n = Z.shape[0]
     radii = np.linalg.norm(Z, axis=1)
