@@ -17,6 +17,9 @@ import numpy as np
 __all__ = ["main", "build_parser"]
 
 
+DEMO_CLOUD = (2000, 8)  # (N, d) relaxed by `eccentric demo`
+
+
 class CommandError(Exception):
     """A user-facing error: printed as one line, exit status 2."""
 
@@ -229,7 +232,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     out_dir = args.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    n, dim, params = 2000, 8, EnergyParams(s=1.0)
+    n, dim = DEMO_CLOUD
+    params = EnergyParams(s=1.0)
     relax_args = argparse.Namespace(method="lbfgs", fmax=1e-5, steps=20_000, temperature=0.0,
                                     dt=None, seed=0, every=50, overwrite=True, quiet=args.quiet)
     started = time.perf_counter()

@@ -122,8 +122,11 @@ def _pair_psi_and_factor(r2: float, s: float, mode: int) -> tuple[float, float]:
     if mode == _S_MINUS_ONE:
         p = math.sqrt(r2)
         return 1.0 - p, 1.0 / p
-    em1 = math.expm1(-0.5 * s * math.log(r2))  # r**-s - 1
-    return em1 / s, (em1 + 1.0) / r2
+    log_inv_r = -0.5 * math.log(r2)
+    x = s * log_inv_r
+    em1 = math.expm1(x)  # r**-s - 1
+    # psi = log(1/r) expm1(x)/x: exact for every s, down to subnormal s where x underflows
+    return log_inv_r * (em1 / x if x != 0.0 else 1.0), (em1 + 1.0) / r2
 
 
 @numba.njit(cache=True, inline="always", fastmath=_FASTMATH, error_model="numpy")

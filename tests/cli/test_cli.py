@@ -101,3 +101,31 @@ def test_console_script_help():
     result = subprocess.run([sys.executable, "-m", "eccentric", "relax", "--help"],
                             capture_output=True, text=True, check=True)
     assert "--fmax" in result.stdout and "--method" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "check"),
+    [(["--dim", "5", "--n", "400", "--s", "1", "--seed", "0"],
+      lambda r: r["converged"] and r["theory"]["support"] == "sphere"
+      and abs(r["radius_mean"] / 0.7368063 - 1) < 0.01 and r["radius_cv"] < 0.01),
+     (["--dim", "3", "--n", "400", "--s", "1"],
+      lambda r: r["converged"] and r["theory"]["support"] == "ball"
+      and r["theory"]["radius"] == 1.0 and r["radius_cv"] > 0.1 and r["radius_max"] <= 1.02),
+     (["--dim", "2", "--n", "300", "--s", "0"],
+      lambda r: r["converged"] and r["theory"]["support"] == "ball"
+      and 0.9 < r["radius_max"] <= 1.02 and r["radius_cv"] > 0.3)],
+    ids=["sphere-d5", "coulomb-ball-d3", "log-disk-d2"])
+def test_issue_acceptance_cases(capsys, argv, check):
+    code, out, _ = run_cli(capsys, "relax", *argv, "--json")
+    assert code == 0 and check(last_json(out)), last_json(out)
+
+
+def test_demo_writes_trajectory_and_figure(capsys, tmp_path, monkeypatch):
+    import eccentric.cli as cli
+
+    monkeypatch.setattr(cli, "DEMO_CLOUD", (300, 8))  # the full demo is 2,000 points
+    code, out, _ = run_cli(capsys, "demo", "--out-dir", str(tmp_path), "--json")
+    summary = last_json(out)
+    assert code == 0 and summary["converged"] and summary["theory"]["support"] == "sphere"
+    assert (tmp_path / "relax.png").stat().st_size > 10_000
+    assert read_trajectory(tmp_path / "relax.h5").positions.shape[1:] == (300, 8)

@@ -149,3 +149,30 @@ def test_energy_params_is_frozen():
 def test_bad_points_raise_clear_errors(Z, message):
     with pytest.raises((ValueError, TypeError), match=message):
         energy(Z)
+
+
+def test_thread_counts_agree():
+    import numba
+
+    Z = np.random.default_rng(5).normal(size=(700, 7))
+    p = EnergyParams(s=0.7, softening=0.01)
+    before = numba.get_num_threads()
+    e_all, f_all = energy_and_forces(Z, p)
+    try:
+        numba.set_num_threads(1)
+        e_one, f_one = energy_and_forces(Z, p)
+    finally:
+        numba.set_num_threads(before)
+    assert e_one == pytest.approx(e_all, rel=1e-13)
+    np.testing.assert_allclose(f_one, f_all, rtol=1e-11, atol=1e-14)
+
+
+def test_blocks_and_odd_sizes_match_the_reference():
+    # N around the block size (256) and odd, so row pairing and block edges are exercised
+    for n in (255, 256, 257, 513):
+        Z = np.random.default_rng(n).normal(size=(n, 3))
+        p = EnergyParams(s=1.3)
+        e_ref, f_ref = reference_energy_and_forces(Z, p)
+        e, f = energy_and_forces(Z, p)
+        assert e == pytest.approx(e_ref, rel=1e-12)
+        np.testing.assert_allclose(f, f_ref, rtol=1e-9, atol=1e-12 * np.abs(f_ref).max())
