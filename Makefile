@@ -13,6 +13,10 @@ $(STAMP): pyproject.toml
 	# torch pinned: on these machines 2.13.0 is a local CPU build; unpinned pulls CUDA (GBs).
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[test]'
+	# Fashion-MNIST (IDX files) comes from Debian; optional, installed where apt is usable.
+	dpkg -s dataset-fashion-mnist >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) >/dev/null 2>&1; } \
+	  || echo "note: dataset-fashion-mnist not installed (needs root and apt); --data fashion-mnist will say so"
 	touch $(STAMP)
 
 demo: $(STAMP)

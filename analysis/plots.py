@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 
 from analysis.theory import Prediction  # noqa: E402
 
-__all__ = ["plot_radius_histogram"]
+__all__ = ["plot_radius_histogram", "plot_image_grid"]
 
 
 def plot_radius_histogram(points: np.ndarray, prediction: Prediction, path: str | Path,
@@ -53,6 +53,30 @@ def plot_radius_histogram(points: np.ndarray, prediction: Prediction, path: str 
     ax.set_ylabel("density")
     ax.set_title(title or f"radial distribution, d = {dim}")
     ax.legend(frameon=False, loc="upper left")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_image_grid(images: np.ndarray, path: str | Path, title: str = "",
+                    row_labels: list[str] | None = None) -> Path:
+    """A grid of grayscale images (rows, cols, H, W) in [0, 1], one PNG."""
+    images = np.asarray(images)
+    rows, cols = images.shape[:2]
+    fig, axes = plt.subplots(rows, cols, figsize=(1.1 * cols + 0.8, 1.1 * rows + 0.5), dpi=120,
+                             squeeze=False)
+    for r in range(rows):
+        for c in range(cols):
+            ax = axes[r, c]
+            ax.imshow(images[r, c], cmap="gray", vmin=0.0, vmax=1.0)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        if row_labels:
+            axes[r, 0].set_ylabel(row_labels[r], fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path)

@@ -18,6 +18,7 @@ __all__ = ["main", "build_parser"]
 
 
 DEMO_CLOUD = (2000, 8)  # (N, d) relaxed by `eccentric demo`
+DEMO_EPOCHS = 30  # autoencoder epochs of `eccentric demo`
 
 
 class CommandError(Exception):
@@ -107,7 +108,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_energy_args(p)
     _add_common(p)
 
-    p = sub.add_parser("demo", help="relax 2,000 points in 8-D and write results/")
+    p = sub.add_parser("train", help="train an ER-regularized autoencoder")
+    p.add_argument("--data", default="mnist-sample",
+                   help="mnist-sample (default), digits, fashion-mnist, or idx (with --data-dir)")
+    p.add_argument("--data-dir", default=None, help="folder of MNIST-style IDX files")
+    p.add_argument("--model", default="mlp", help="mlp (default) or conv (1x28x28 only)")
+    p.add_argument("--latent-dim", type=_positive_int("--latent-dim", 1), default=16)
+    p.add_argument("--reg", default="er", help="er (default) or none")
+    p.add_argument("--weight", type=_finite_float("--weight"), default=1.0,
+                   help="weight beta of the ER energy in the loss (default 1)")
+    _add_energy_args(p, s_required=False)
+    p.add_argument("--epochs", type=_positive_int("--epochs", 0), default=10)
+    p.add_argument("--batch-size", type=_positive_int("--batch-size", 2), default=256)
+    p.add_argument("--lr", type=_finite_float("--lr"), default=1e-3)
+    p.add_argument("--seed", type=_positive_int("--seed", 0), default=0)
+    p.add_argument("--out", type=Path, required=True, help="run folder")
+    p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/model.pt")
+    p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    _add_common(p)
+
+    p = sub.add_parser("demo", help="relax 2,000 points in 8-D, train a small ER autoencoder, "
+                                    "write results/")
     p.add_argument("--out-dir", type=Path, default=Path("results"), help="output folder")
     _add_common(p)
     return parser
@@ -226,40 +247,101 @@ def _cmd_theory(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from analysis.plots import plot_radius_histogram
+    from analysis.plots import plot_image_grid, plot_radius_histogram
     from analysis.theory import predict
+    from autoencoder.data import load_dataset
+    from autoencoder.train import TrainConfig, encode, load_model, principal_traversal, train
     from particles import EnergyParams, random_cloud
 
     out_dir = args.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
     n, dim = DEMO_CLOUD
     params = EnergyParams(s=1.0)
     relax_args = argparse.Namespace(method="lbfgs", fmax=1e-5, steps=20_000, temperature=0.0,
                                     dt=None, seed=0, every=50, overwrite=True, quiet=args.quiet)
-    started = time.perf_counter()
     result = _relaxation(random_cloud(n, dim, params, seed=0), params, relax_args,
                          out_dir / "relax.h5", {"seed": 0, "init": "gaussian"})
     summary = _relax_summary(result, dim)
     figure = plot_radius_histogram(result.positions, predict(dim, params.s),
                                    out_dir / "relax.png",
                                    title=f"ER relaxation: N = {n}, d = {dim}, s = 1")
-    summary["figure"] = str(figure)
-    summary["demo_wall_time_s"] = time.perf_counter() - started
+
+    run_dir = out_dir / "autoencoder"
+    config = TrainConfig(data="mnist-sample", model="mlp", latent_dim=16, reg="er", weight=0.1,
+                         epochs=DEMO_EPOCHS, batch_size=256, lr=1e-3, seed=0)
+    data = load_dataset(config.data)
+    metrics = train(config, run_dir, overwrite=True, data=data,
+                    progress=not args.quiet and sys.stderr.isatty())
+    model, _, _ = load_model(run_dir)
+    originals = data.test[0][:10]
+    with_recon = np.stack([originals[:, 0].numpy(), model(originals)[0][:, 0].detach().numpy()])
+    recon_png = plot_image_grid(with_recon, out_dir / "reconstructions.png",
+                                title=f"test images and ER-AE reconstructions "
+                                      f"(MSE {metrics['test_mse']:.4f})",
+                                row_labels=["input", "output"])
+    walks, eigenvalues = principal_traversal(model, encode(model, data.test[0]))
+    traversal_png = plot_image_grid(
+        walks, out_dir / "traversal.png",
+        title="decoded walks along the top latent principal components (-2 to +2 sd)",
+        row_labels=[f"PC{k + 1} ({v:.3f})" for k, v in enumerate(eigenvalues)])
+
+    payload = {"relax": {**summary, "figure": str(figure)},
+               "autoencoder": {**metrics, "figures": [str(recon_png), str(traversal_png)]},
+               "demo_wall_time_s": time.perf_counter() - started}
     th = summary["theory"]
     lines = [f"relaxed N = {n} points in d = {dim} (s = 1): {result.reason}",
-             f"radius mean {summary['radius_mean']:.6g} (theory {th['radius']:.6g}), "
+             f"  radius mean {summary['radius_mean']:.6g} (theory {th['radius']:.6g}), "
              f"cv {summary['radius_cv']:.2e}; energy {result.energy:.8g} "
              f"(continuum {th['energy']:.6g})",
-             f"wrote {out_dir / 'relax.h5'} and {figure}"]
-    _emit(summary, args.json, lines)
+             f"trained an ER autoencoder on mnist-sample ({config.epochs} epochs, weight "
+             f"{config.weight}): test MSE {metrics['test_mse']:.4f} (untrained "
+             f"{metrics['untrained_test_mse']:.4f}), latent radius cv "
+             f"{metrics['radius_cv']:.3f}",
+             f"wrote {out_dir}/relax.h5, {figure.name}, autoencoder/, {recon_png.name}, "
+             f"{traversal_png.name}"]
+    _emit(payload, args.json, lines)
     return 0
 
 
-_COMMANDS = {"relax": _cmd_relax, "theory": _cmd_theory, "demo": _cmd_demo}
+def _cmd_train(args: argparse.Namespace) -> int:
+    from autoencoder.train import TrainConfig, train
+
+    if args.resume and args.overwrite:
+        raise CommandError("--resume and --overwrite exclude each other")
+    config = TrainConfig(data=args.data, data_dir=args.data_dir, model=args.model,
+                         latent_dim=args.latent_dim, reg=args.reg, weight=args.weight,
+                         s=args.s, alpha=args.alpha, repulsion=args.repulsion,
+                         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                         seed=args.seed)
+
+    def report(epoch: int, losses: dict[str, float]) -> None:
+        if not args.quiet and not args.json:
+            print(f"epoch {epoch:3d}  train {losses['train_total']:.5f} (recon "
+                  f"{losses['train_reconstruction']:.5f}, ER {losses['train_regularizer']:.5f})"
+                  f"  val recon {losses['val_reconstruction']:.5f}", file=sys.stderr)
+
+    metrics = train(config, args.out, resume=args.resume, overwrite=args.overwrite,
+                    progress=not args.quiet and sys.stderr.isatty(), on_epoch_end=report)
+    ev = metrics["covariance_eigenvalues"]
+    lines = [f"test MSE {metrics['test_mse']:.5f} (untrained {metrics['untrained_test_mse']:.5f});"
+             f" ER energy of the probe codes {metrics['regularizer']:.5f}",
+             f"probe latents: radius cv {metrics['radius_cv']:.3f}, eccentricity "
+             f"{metrics['eccentricity']:.3f}, effective rank {metrics['effective_rank']:.2f}",
+             "covariance eigenvalues " + " ".join(f"{v:.3g}" for v in ev),
+             f"wrote {args.out}/model.pt, trajectory.h5, metrics.json"]
+    _emit(metrics, args.json, lines)
+    return 0
+
+
+_COMMANDS = {"relax": _cmd_relax, "theory": _cmd_theory, "train": _cmd_train,
+             "demo": _cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``eccentric`` console script; returns the exit status."""
+    from autoencoder.data import DataError
+    from autoencoder.train import TrainingError
     from particles import RelaxationError, TrajectoryError
 
     parser = build_parser()
@@ -267,7 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _COMMANDS[args.command](args)
     except (CommandError, ValueError, TypeError, FileExistsError, FileNotFoundError,
-            IsADirectoryError, PermissionError, TrajectoryError, RelaxationError) as exc:
+            IsADirectoryError, PermissionError, TrajectoryError, RelaxationError,
+            DataError, TrainingError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"eccentric {args.command}: error: {message}", file=sys.stderr)
         return 2

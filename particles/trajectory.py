@@ -154,6 +154,29 @@ class TrajectoryWriter:
         _write_parameters(f.create_group("parameters"), parameters or {})
         f.flush()
 
+    @classmethod
+    def reopen(cls, path: str | os.PathLike, truncate_after: int | None = None
+               ) -> TrajectoryWriter:
+        """Open a trajectory we wrote to append more frames (e.g. a resumed run), first
+        dropping every frame and observable recorded after step ``truncate_after``."""
+        f = _open_h5md(path)
+        f.close()
+        self = cls.__new__(cls)
+        self.path = Path(path)
+        self._file = h5py.File(self.path, "a")
+        particles = self._file["particles"]
+        self.group = list(particles)[0]
+        self._position = particles[self.group]["position"]
+        _, self.n_particles, self.dimension = self._position["value"].shape
+        self._observables = self._file.require_group("observables")
+        if truncate_after is not None:
+            for element in (self._position, *self._observables.values()):
+                keep = int(np.count_nonzero(element["step"][()] <= truncate_after))
+                for name in ("value", "step", "time"):
+                    element[name].resize(keep, axis=0)
+        self._file.flush()
+        return self
+
     def write_fixed(self, name: str, data: np.ndarray) -> None:
         """Store time-independent per-particle data (first axis N) as /particles/<group>/<name>."""
         data = np.asarray(data)

@@ -120,12 +120,60 @@ def test_issue_acceptance_cases(capsys, argv, check):
     assert code == 0 and check(last_json(out)), last_json(out)
 
 
-def test_demo_writes_trajectory_and_figure(capsys, tmp_path, monkeypatch):
+def test_demo_writes_trajectory_and_figures(capsys, tmp_path, monkeypatch):
     import eccentric.cli as cli
 
     monkeypatch.setattr(cli, "DEMO_CLOUD", (300, 8))  # the full demo is 2,000 points
+    monkeypatch.setattr(cli, "DEMO_EPOCHS", 1)
     code, out, _ = run_cli(capsys, "demo", "--out-dir", str(tmp_path), "--json")
     summary = last_json(out)
-    assert code == 0 and summary["converged"] and summary["theory"]["support"] == "sphere"
-    assert (tmp_path / "relax.png").stat().st_size > 10_000
+    assert code == 0 and summary["relax"]["converged"]
+    assert summary["relax"]["theory"]["support"] == "sphere"
+    for name in ("relax.png", "reconstructions.png", "traversal.png"):
+        assert (tmp_path / name).stat().st_size > 10_000
     assert read_trajectory(tmp_path / "relax.h5").positions.shape[1:] == (300, 8)
+    assert read_trajectory(tmp_path / "autoencoder" / "trajectory.h5").group == "latent"
+    assert summary["autoencoder"]["test_mse"] < summary["autoencoder"]["untrained_test_mse"]
+
+
+def test_train_json(capsys, tmp_path):
+    code, out, _ = run_cli(capsys, "train", "--data", "digits", "--latent-dim", "4", "--epochs",
+                           "1", "--batch-size", "64", "--out", str(tmp_path / "r"), "--json")
+    metrics = last_json(out)
+    assert code == 0 and metrics["test_mse"] < metrics["untrained_test_mse"]
+    assert len(metrics["covariance_eigenvalues"]) == 4 and "radius_cv" in metrics
+
+
+@pytest.mark.parametrize("case", ["corrupt-idx", "missing-dir", "resume-other-latent",
+                                  "missing-idx-dir", "conv-on-8x8", "existing-run"])
+def test_train_errors_are_one_line(capsys, tmp_path, case):
+    from tests.autoencoder.test_data import make_idx_dir
+
+    run = tmp_path / "run"
+    argv = ["train", "--epochs", "1", "--out", str(run)]
+    if case == "corrupt-idx":
+        make_idx_dir(tmp_path)
+        (tmp_path / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03garbage")
+        argv += ["--data", "idx", "--data-dir", str(tmp_path)]
+        message = "header"
+    elif case == "missing-dir":
+        argv += ["--data", "fashion-mnist", "--data-dir", str(tmp_path / "nowhere")]
+        message = "does not exist"
+    elif case == "missing-idx-dir":
+        argv += ["--data", "idx"]
+        message = "--data-dir"
+    elif case == "conv-on-8x8":
+        argv += ["--data", "digits", "--model", "conv"]
+        message = "use --model mlp"
+    else:
+        assert run_cli(capsys, "train", "--data", "digits", "--epochs", "1", "--out",
+                       str(run))[0] == 0
+        argv += ["--data", "digits"]
+        if case == "resume-other-latent":
+            argv += ["--latent-dim", "8", "--resume"]
+            message = "latent_dim 16 but --latent-dim is 8"
+        else:
+            message = "already holds a run"
+    code, _, err = run_cli(capsys, *argv)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and message in lines[0], err

@@ -130,3 +130,15 @@ def test_relax_writes_every_k_steps_and_the_last_frame(tmp_path):
     assert traj.parameters["energy"]["s"] == 1.0
     assert traj.parameters["minimizer"]["method"] == "fire"
     assert "command_line" in traj.parameters and traj.creator["version"]
+
+
+def test_reopen_truncates_and_appends(tmp_path):
+    frames = np.random.default_rng(3).normal(size=(4, 5, 2))
+    path = _write(tmp_path / "t.h5", frames)  # steps 0, 10, 20, 30
+    with TrajectoryWriter.reopen(path, truncate_after=10) as w:
+        w.write(20, frames[0], observables={"energy": 9.0})
+    traj = read_trajectory(path)
+    assert list(traj.step) == [0, 10, 20]
+    np.testing.assert_array_equal(traj.positions[2], frames[0])
+    assert list(traj.observables["energy"][1]) == [0.0, 1.0, 9.0]
+    assert list(traj.observables["vec"][0]) == [0, 10]
