@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 
 from analysis.theory import Prediction  # noqa: E402
 
-__all__ = ["plot_radius_histogram", "plot_image_grid"]
+__all__ = ["plot_radius_histogram", "plot_image_grid", "validation_figures"]
 
 
 def plot_radius_histogram(points: np.ndarray, prediction: Prediction, path: str | Path,
@@ -82,3 +82,95 @@ def plot_image_grid(images: np.ndarray, path: str | Path, title: str = "",
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def validation_figures(data: dict, out_dir: Path) -> list[Path]:
+    """The figures of ``eccentric validate`` from its data (see analysis.validate)."""
+    out_dir = Path(out_dir)
+    paths = []
+
+    cases = data["support"]
+    wanted = [(2, 0.0), (3, 1.0), (5, 2.0), (5, 1.0), (8, 2.0), (16, 14.0)]
+    chosen = [c for w in wanted for c in cases if (c["d"], c["s"]) == w]
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7), dpi=110)
+    for ax, case in zip(axes.ravel(), chosen, strict=False):
+        radii = case["radii"]
+        top = 1.1 * max(case["radius"] or 0.0, radii.max())
+        ax.hist(radii, bins=np.linspace(0, top, 60), density=True, color="#4c72b0", alpha=0.85)
+        if case["radius"] is not None:
+            ax.axvline(case["radius"], color="#c44e52", ls="--", lw=1.5,
+                       label=f"{case['support']} R = {case['radius']:.4f}")
+            if case["support"] == "ball":
+                r = np.linspace(0, case["radius"], 200)
+                d = case["d"]
+                ax.plot(r, d * r ** (d - 1) / case["radius"] ** d, color="#dd8452",
+                        label="uniform ball")
+            ax.legend(frameon=False, fontsize=8)
+        ax.set_title(f"d = {case['d']}, s = {case['s']:g}, N = {case['n']} ({case['support']})",
+                     fontsize=9)
+        ax.set_xlabel("|z|")
+    fig.tight_layout()
+    paths.append(out_dir / "support.png")
+    fig.savefig(paths[-1])
+    plt.close(fig)
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4), dpi=110)
+    for tag, c in data["convergence"].items():
+        a.loglog(c["n"], c["radius_error"], "o-", label=f"{tag}: N^{c['rate_radius']:.2f}")
+        b.loglog(c["n"], c["energy_error"], "o-", label=f"{tag}: N^{c['rate_energy']:.2f}")
+    a.set_xlabel("N")
+    a.set_ylabel("|R_N - R*|")
+    b.set_xlabel("N")
+    b.set_ylabel("|E_N - I*|")
+    a.legend(frameon=False, fontsize=8)
+    b.legend(frameon=False, fontsize=8)
+    fig.suptitle("finite-N convergence to the continuum sphere equilibrium")
+    fig.tight_layout()
+    paths.append(out_dir / "convergence.png")
+    fig.savefig(paths[-1])
+    plt.close(fig)
+
+    sc = data["scale"]
+    fig, ax = plt.subplots(figsize=(5.5, 4), dpi=110)
+    ax.loglog(sc["lambda"], sc["radius"], "o", label="relaxed clouds")
+    lam = np.geomspace(sc["lambda"][0], sc["lambda"][-1], 50)
+    ax.loglog(lam, sc["radius"][0] * (lam / sc["lambda"][0]) ** sc["expected"], "--",
+              label=f"slope 1/(s+2) = {sc['expected']:.4f}; fit {sc['exponent']:.4f}")
+    ax.set_xlabel("repulsion lambda")
+    ax.set_ylabel("mean radius")
+    ax.set_title(f"scale, d = {sc['d']}, s = {sc['s']:g}")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    paths.append(out_dir / "scale.png")
+    fig.savefig(paths[-1])
+    plt.close(fig)
+
+    ec = data["eccentricity"]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4), dpi=110)
+    for k in range(ec["eigenvalues"].shape[1]):
+        a.loglog(ec["beta"], ec["eigenvalues"][:, k], "-", lw=1)
+    a.set_xlabel("beta")
+    a.set_ylabel("covariance eigenvalues")
+    a.set_title("tethered model: spectrum against beta")
+    b.semilogx(ec["beta"], ec["eccentricity"], "o-", label="1 - lmin/lmax")
+    b.semilogx(ec["beta"], ec["radius_cv"], "s-", label="radial cv")
+    b.axhline(ec["anchor_eccentricity"], color="gray", ls=":", label="anchors")
+    b.set_xlabel("beta")
+    b.legend(frameon=False)
+    fig.tight_layout()
+    paths.append(out_dir / "eccentricity.png")
+    fig.savefig(paths[-1])
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
+    for method, m in data["minimizers"].items():
+        ax.semilogy(m["history_max_force"], label=f"{method} ({m['wall_time_s']:.1f} s)")
+    ax.set_xlabel("step")
+    ax.set_ylabel("max per-point force")
+    ax.set_title("minimizers on the same cloud")
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    paths.append(out_dir / "minimizers.png")
+    fig.savefig(paths[-1])
+    plt.close(fig)
+    return paths

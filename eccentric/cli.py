@@ -108,6 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_energy_args(p)
     _add_common(p)
 
+    p = sub.add_parser("validate", help="check relaxations against the exact theory")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="small grid (default; minutes)")
+    size.add_argument("--full", action="store_true", help="large N (tens of minutes)")
+    p.add_argument("--out", type=Path, required=True, help="report folder")
+    _add_common(p)
+
     p = sub.add_parser("train", help="train an ER-regularized autoencoder")
     p.add_argument("--data", default="mnist-sample",
                    help="mnist-sample (default), digits, fashion-mnist, or idx (with --data-dir)")
@@ -304,6 +311,29 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from analysis.validate import run_validation
+
+    mode = "full" if args.full else "quick"
+
+    def progress(name: str) -> None:
+        if not args.quiet and not args.json:
+            print(f"validate ({mode}): {name} ...", file=sys.stderr)
+
+    report = run_validation(mode, args.out, progress=progress)
+    failed = [c for c in report.checks if c.passed is False]
+    payload = {"mode": mode, "passed": report.passed, "wall_time_s": report.wall_time_s,
+               "checks": [c.as_dict() for c in report.checks], "out": str(args.out),
+               "figures": report.figures}
+    lines = [f"{'PASSED' if report.passed else 'FAILED'}: "
+             f"{sum(c.passed is True for c in report.checks)} checks passed, {len(failed)} "
+             f"failed ({report.wall_time_s:.0f} s); report {args.out}/validation.md"]
+    lines += [f"  FAIL {c.group}: {c.name}: expected {c.expected}, measured {c.measured}"
+              for c in failed]
+    _emit(payload, args.json, lines)
+    return 0 if report.passed else 1
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from autoencoder.train import TrainConfig, train
 
@@ -334,8 +364,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"relax": _cmd_relax, "theory": _cmd_theory, "train": _cmd_train,
-             "demo": _cmd_demo}
+_COMMANDS = {"relax": _cmd_relax, "theory": _cmd_theory, "validate": _cmd_validate,
+             "train": _cmd_train, "demo": _cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:

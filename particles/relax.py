@@ -80,6 +80,7 @@ def relax(Z: np.ndarray, params: EnergyParams | None = None, *, method: str = "f
           every: int = 0, out: str | Path | None = None, overwrite: bool = False,
           metadata: Mapping[str, Any] | None = None,
           observers: tuple[Callable[[int, np.ndarray, float, np.ndarray], None], ...] = (),
+          objective: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None,
           ) -> RelaxResult:
     """Relax points Z (N, d) under the ER energy.
 
@@ -92,6 +93,10 @@ def relax(Z: np.ndarray, params: EnergyParams | None = None, *, method: str = "f
     only); the first and last states are always written when ``out`` is given. metadata goes
     to ``/parameters`` beside the energy and minimizer settings. observers are called as
     ``fn(step, Z, E, f)`` after every step (f: per-point forces).
+
+    objective: replaces the ER energy by another function of Z returning ``(value, -grad)``
+    in the same normalization (used for the tethered model and the projected-sphere
+    baseline, which both call the ER energy inside); default ``energy_and_forces(Z, params)``.
     """
     params = EnergyParams() if params is None else params
     Z = as_points(Z)
@@ -117,7 +122,7 @@ def relax(Z: np.ndarray, params: EnergyParams | None = None, *, method: str = "f
     def evaluate(x: np.ndarray) -> tuple[float, np.ndarray]:
         nonlocal evaluations
         evaluations += 1
-        e, forces = energy_and_forces(x, params)
+        e, forces = (energy_and_forces(x, params) if objective is None else objective(x))
         return e, forces * n
 
     fire_params = fire_params or FireParams(max_step=0.1 * length_scale(params))
