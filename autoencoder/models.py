@@ -7,12 +7,29 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["MLPAutoencoder", "ConvAutoencoder", "build_model", "MODELS"]
+__all__ = ["Autoencoder", "MLPAutoencoder", "ConvAutoencoder", "build_model", "MODELS"]
 
 MODELS = ("mlp", "conv")
 
 
-class MLPAutoencoder(nn.Module):
+class Autoencoder(nn.Module):
+    """An ``encoder`` and a ``decoder``; ``forward(x)`` returns (reconstruction, codes)."""
+
+    encoder: nn.Module
+    decoder: nn.Module
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        z = self.encode(x)
+        return self.decode(z), z
+
+
+class MLPAutoencoder(Autoencoder):
     """Fully connected autoencoder: pixels -> hidden layers -> latent -> mirror -> pixels."""
 
     def __init__(self, image_shape: tuple[int, int, int], latent_dim: int = 16,
@@ -35,18 +52,8 @@ class MLPAutoencoder(nn.Module):
         self.encoder = nn.Sequential(*enc)
         self.decoder = nn.Sequential(*dec)
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder(x)
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.decoder(z)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        z = self.encode(x)
-        return self.decode(z), z
-
-
-class ConvAutoencoder(nn.Module):
+class ConvAutoencoder(Autoencoder):
     """Convolutional autoencoder for 1x28x28: two stride-2 convolutions (28 -> 14 -> 7) and a
     linear bottleneck; the decoder mirrors it with transposed convolutions."""
 
@@ -66,16 +73,6 @@ class ConvAutoencoder(nn.Module):
             nn.Linear(latent_dim, c2 * 7 * 7), nn.GELU(), nn.Unflatten(1, (c2, 7, 7)),
             nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1), nn.GELU(),
             nn.ConvTranspose2d(c1, 1, 4, stride=2, padding=1), nn.Sigmoid())
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder(x)
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.decoder(z)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        z = self.encode(x)
-        return self.decode(z), z
 
 
 def build_model(kind: str, image_shape: tuple[int, int, int], latent_dim: int) -> nn.Module:
