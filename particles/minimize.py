@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.optimize
-from threadpoolctl import threadpool_limits
 
 __all__ = ["FireParams", "fire", "gradient_descent", "lbfgs", "langevin", "METHODS"]
 
@@ -123,8 +122,7 @@ def lbfgs(Z: np.ndarray, evaluate: Evaluate, max_steps: int, observe: Observe,
 
     scipy's own stopping tests are switched off (gtol = ftol = 0); the observer decides
     when to stop. scipy also stops when its line search cannot make progress (precision).
-    BLAS is held to one thread meanwhile: its idle spinning threads otherwise compete with
-    the Numba kernel for the cores (measured 10x slower on 2 cores).
+    (``particles.relax`` holds BLAS to one thread around every minimizer: see there.)
     """
     shape = Z.shape
     n = shape[0]
@@ -152,11 +150,10 @@ def lbfgs(Z: np.ndarray, evaluate: Evaluate, max_steps: int, observe: Observe,
         if observe(counter["step"], flat.reshape(shape), e, f):
             raise StopIteration
 
-    with threadpool_limits(limits=1, user_api="blas"):
-        result = scipy.optimize.minimize(
-            fun, x0.ravel(), jac=True, method="L-BFGS-B", callback=callback,
-            options={"maxiter": max_steps, "maxfun": 50 * max_steps + 100, "maxcor": memory,
-                     "ftol": 0.0, "gtol": 0.0})
+    result = scipy.optimize.minimize(
+        fun, x0.ravel(), jac=True, method="L-BFGS-B", callback=callback,
+        options={"maxiter": max_steps, "maxfun": 50 * max_steps + 100, "maxcor": memory,
+                 "ftol": 0.0, "gtol": 0.0})
     return result.x.reshape(shape)
 
 

@@ -19,7 +19,10 @@ def reference_energy_and_forces(Z: np.ndarray, p: EnergyParams) -> tuple[float, 
     r = np.sqrt(np.sum(diff ** 2, axis=-1) + p.softening ** 2)
     iu = np.triu_indices(n, 1)
     rp = r[iu]
-    psi = -np.log(rp) if p.s == 0 else np.expm1(-p.s * np.log(rp)) / p.s
+    log_inv_r = -np.log(rp)
+    x = p.s * log_inv_r  # psi = (r^-s - 1)/s = log(1/r) expm1(x)/x, exact even for subnormal s
+    with np.errstate(invalid="ignore", divide="ignore"):
+        psi = log_inv_r * np.where(x != 0, np.expm1(x) / np.where(x != 0, x, 1.0), 1.0)
     e = confinement + p.repulsion / (n * (n - 1)) * psi.sum()
     np.fill_diagonal(r, 1.0)
     g = r ** (-p.s - 2.0)
