@@ -37,11 +37,6 @@ def _psi(r2: torch.Tensor, s: float) -> torch.Tensor:
     return torch.expm1(s * log_inv_r) / s
 
 
-def _dpsi_dr2(r2: torch.Tensor, s: float) -> torch.Tensor:
-    """d psi_s / d(r^2) = -(1/2) r^-(s+2)."""
-    return -0.5 * torch.exp(-(0.5 * s + 1.0) * torch.log(r2))
-
-
 def er_energy(z: torch.Tensor, params: EnergyParams, min_distance: float = 1e-3) -> torch.Tensor:
     """ER energy of a batch z (B, d), B >= 2, differentiable; see the module docstring."""
     if z.ndim != 2:
@@ -62,11 +57,10 @@ def er_energy(z: torch.Tensor, params: EnergyParams, min_distance: float = 1e-3)
     off_diagonal = ~torch.eye(b, dtype=torch.bool, device=z.device)
     floor = float(min_distance) ** 2
     if floor > 0.0:
-        close = r2 < floor
-        at_floor = torch.full_like(r2, floor)
-        tangent = _psi(at_floor, params.s) + _dpsi_dr2(at_floor, params.s) * (r2 - floor)
-        exact = _psi(torch.where(close, at_floor, r2), params.s)
-        psi = torch.where(close, tangent, exact)
+        # psi(max(r2, floor)) + psi'(floor) min(r2 - floor, 0): exact above the floor, the
+        # tangent line below it; two elementwise passes over the B x B matrix
+        slope = -0.5 * floor ** (-(0.5 * params.s + 1.0))
+        psi = _psi(r2.clamp_min(floor), params.s) + slope * (r2 - floor).clamp_max(0.0)
     else:
         psi = _psi(torch.where(off_diagonal, r2, torch.ones_like(r2)), params.s)
     psi = torch.where(off_diagonal, psi, torch.zeros_like(psi))
