@@ -13,7 +13,6 @@ import json
 import os
 import platform
 import statistics
-import time
 
 import numba
 import numpy as np
@@ -21,14 +20,7 @@ import numpy as np
 from particles import EnergyParams, energy_and_forces
 from particles.reference import reference_energy_and_forces
 
-
-def median_seconds(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from timing import median_seconds
 
 
 def main() -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import time
 
 import torch
 
@@ -19,16 +18,7 @@ from autoencoder import EccentricRegularizer
 from autoencoder.models import ConvAutoencoder
 from particles import EnergyParams
 
-
-def median_seconds(fn, repeats: int, warmup: int = 3) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from timing import median_seconds
 
 
 def main() -> None:
@@ -46,7 +36,8 @@ def main() -> None:
             z.grad = None
             reg(z).backward()
 
-        rows.append({"batch": b, "dim": 16, "seconds": median_seconds(step, args.repeats)})
+        rows.append({"batch": b, "dim": 16,
+                     "seconds": median_seconds(step, args.repeats, warmup=3)})
 
     model = ConvAutoencoder(latent_dim=16)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
