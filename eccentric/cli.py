@@ -158,6 +158,7 @@ def _progress(total: int, quiet: bool, desc: str):
 def _relaxation(points: np.ndarray, params, args: argparse.Namespace, out: Path | None,
                 metadata: dict[str, Any]):
     from particles import relax
+    from particles.energy import largest_row_norm
 
     bar = _progress(args.steps, args.quiet, "relax")
     last = {"step": 0}
@@ -166,7 +167,7 @@ def _relaxation(points: np.ndarray, params, args: argparse.Namespace, out: Path 
         if step - last["step"] >= 10 or step == 0:
             bar.update(step - last["step"])
             last["step"] = step
-            bar.set_postfix(E=f"{e:.8g}", fmax=f"{np.sqrt((f * f).sum(1)).max():.2e}",
+            bar.set_postfix(E=f"{e:.8g}", fmax=f"{largest_row_norm(f):.2e}",
                             refresh=False)
     try:
         return relax(points, params, method=args.method, fmax=args.fmax, steps=args.steps,

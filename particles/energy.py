@@ -37,6 +37,7 @@ __all__ = [
     "energy_and_forces",
     "per_point_forces",
     "max_point_force",
+    "largest_row_norm",
 ]
 
 # Kernel selectors: special cases of s that avoid a pow() per pair.
@@ -295,11 +296,6 @@ def as_points(Z: np.ndarray, name: str = "Z") -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-def _kernel_args(params: EnergyParams) -> tuple:
-    return (params.s, params.alpha, params.repulsion, params.softening ** 2,
-            _s_mode(params.s), _alpha_mode(params.alpha))
-
-
 def _evaluate(Z: np.ndarray, params: EnergyParams | None, with_forces: bool
               ) -> tuple[float, np.ndarray]:
     params = EnergyParams() if params is None else params
@@ -321,8 +317,8 @@ def energy_and_forces(Z: np.ndarray, params: EnergyParams | None = None
                       ) -> tuple[float, np.ndarray]:
     """E(Z) and forces -dE/dZ, shape (N, d) in Z's dtype (computed in float64)."""
     e, forces = _evaluate(Z, params, True)
-    return e, forces.astype(np.asarray(Z).dtype if np.asarray(Z).dtype == np.float32
-                            else np.float64, copy=False)
+    single = np.asarray(Z).dtype == np.float32
+    return e, forces.astype(np.float32) if single else forces
 
 
 def per_point_forces(forces: np.ndarray) -> np.ndarray:
@@ -330,7 +326,13 @@ def per_point_forces(forces: np.ndarray) -> np.ndarray:
     return forces * forces.shape[0]
 
 
+def largest_row_norm(vectors: np.ndarray) -> float:
+    """max_i |v_i| over the rows of an (N, d) array (forces, displacements)."""
+    v = np.asarray(vectors, dtype=np.float64)
+    return float(np.sqrt(np.einsum("ij,ij->i", v, v).max()))
+
+
 def max_point_force(forces: np.ndarray) -> float:
-    """max_i |f_i| with f_i = -N dE/dz_i: the convergence criterion of every minimizer."""
-    f = np.asarray(forces, dtype=np.float64)
-    return float(np.sqrt(np.einsum("ij,ij->i", f, f)).max() * f.shape[0])
+    """max_i |f_i| with f_i = -N dE/dz_i, from ``energy_and_forces`` output: the convergence
+    criterion of every minimizer."""
+    return largest_row_norm(forces) * np.shape(forces)[0]

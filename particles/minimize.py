@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.optimize
 
+from particles.energy import largest_row_norm
+
 __all__ = ["FireParams", "fire", "gradient_descent", "lbfgs", "langevin", "METHODS"]
 
 Evaluate = Callable[[np.ndarray], tuple[float, np.ndarray]]
@@ -72,7 +74,7 @@ def fire(Z: np.ndarray, evaluate: Evaluate, max_steps: int, observe: Observe,
         v += dt * f
         dx = dt * v
         if params.max_step is not None:
-            largest = float(np.sqrt(np.einsum("ij,ij->i", dx, dx).max()))
+            largest = largest_row_norm(dx)
             if largest > params.max_step:
                 dx *= params.max_step / largest
         x += dx

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from particles.energy import EnergyParams, as_points, energy_and_forces
+from particles.energy import EnergyParams, as_points, energy_and_forces, largest_row_norm
 from particles.minimize import (
     METHODS,
     FireParams,
@@ -160,7 +160,7 @@ def relax(Z: np.ndarray, params: EnergyParams | None = None, *, method: str = "f
             state["written"] = step
 
     def observe(step: int, x: np.ndarray, e: float, f: np.ndarray) -> bool:
-        fmax_now = float(np.sqrt(np.einsum("ij,ij->i", f, f).max()))
+        fmax_now = largest_row_norm(f)
         if not (np.isfinite(e) and np.isfinite(fmax_now)):
             state["nonfinite"] = True
             return True
