@@ -15,8 +15,13 @@ Points ``Z`` have shape ``(N, d)`` with ``N >= 2``. With parameters ``s > -2``
 The pair function (``psi_s`` of a squared distance) is separate from the Numba
 loops that sum it over all pairs, so the physics is one small function and the
 looping is elsewhere. Each pair is evaluated once (Newton's third law); the loops
-run in parallel, keep O(threads N d) memory (never an N x N array) and accumulate
-in float64 for float32 and float64 input alike.
+run in parallel and keep O(threads N d) memory (never an N x N array).
+
+Precision: float64 input is computed in float64 throughout. float32 input takes the
+fast path: coordinate differences, squared distances and pair forces in float32 (twice
+the SIMD width), every sum over partners and over points (energy, forces) in float64;
+results agree with the float64 evaluation of the same points to float32 round-off
+(relative ~1e-6).
 
 Coincident points with ``softening == 0``: the pair energy is ``+inf`` for
 ``s >= 0`` (finite ``-1/s`` for ``s < 0``) and the pair contributes no force.
@@ -186,80 +191,148 @@ def _confinement(r2: float, alpha: float, mode: int) -> tuple[float, float]:
     return ra / alpha, ra / r2
 
 
-@numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
-def _upper_row(ZT, i, s, s_mode, eps2, with_forces, F, zi, fi, r2, g):
-    """Pairs (i, j > i): returns their psi sum; with forces adds the unweighted pair forces
-    g (z_i - z_j) to F[:, i] and subtracts them from F[:, j] (Newton's third law).
+_ROWS = 4  # rows of i evaluated together against one block of partners (register blocking)
 
-    Partners are taken in blocks of _BLOCK, coordinate by coordinate along contiguous rows
-    of ZT (d, N), so every loop over j is unit-stride and compiles to SIMD code.
+
+@numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _pairs_among(ZT, lo, hi, s, s_mode, eps2, with_forces, fr, row0):
+    """Pairs i < j with lo <= i, j < hi, one at a time: the few pairs inside a row group and
+    among the last N mod 4 rows. Forces go to fr[i - row0] (float64 (rows, d))."""
+    d = ZT.shape[0]
+    acc = 0.0
+    for a in range(lo, hi):
+        for b in range(a + 1, hi):
+            q = eps2
+            for k in range(d):
+                t = np.float64(ZT[k, a]) - np.float64(ZT[k, b])
+                q += t * t
+            psi, g = _pair_psi_and_factor(q, s, s_mode)
+            acc += psi
+            if with_forces and q != 0.0:
+                for k in range(d):
+                    pull = g * (np.float64(ZT[k, a]) - np.float64(ZT[k, b]))
+                    fr[a - row0, k] += pull
+                    fr[b - row0, k] -= pull
+    return acc
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _row_group(ZT, i, s, s_mode, eps2, with_forces, F, zr, fr, r2, g, zero):
+    """Rows i..i+3 against every partner j >= i + 4, plus the 6 pairs among the four rows.
+    Returns their psi sum; with forces adds the unweighted pair forces g (z_i - z_j) to
+    F[:, i..i+3] and subtracts them from F[:, j] (Newton's third law).
+
+    Partners come in blocks of _BLOCK, coordinate by coordinate along contiguous rows of ZT
+    (d, N), so every loop over j is unit stride and compiles to SIMD code; each partner
+    coordinate and each F[k, j] is loaded once for four rows (a quarter of the memory
+    traffic of one row at a time). zr, r2, g are in ZT's dtype (float32 input computes
+    distances and pair forces in float32, twice the SIMD width); fr, F and all sums over
+    partners of a row are float64.
     """
     d, n = ZT.shape
     for k in range(d):
-        zi[k] = ZT[k, i]
-        fi[k] = 0.0
+        for r in range(_ROWS):
+            zr[r, k] = ZT[k, i + r]
+            fr[r, k] = 0.0
+    r2_0, r2_1, r2_2, r2_3 = r2[0], r2[1], r2[2], r2[3]
+    g_0, g_1, g_2, g_3 = g[0], g[1], g[2], g[3]
+    may_coincide = eps2 == 0.0
     acc = 0.0
-    for j0 in range(i + 1, n, _BLOCK):
+    for j0 in range(i + _ROWS, n, _BLOCK):
         m = min(_BLOCK, n - j0)
         for jj in range(m):
-            r2[jj] = eps2
+            r2_0[jj] = eps2
+            r2_1[jj] = eps2
+            r2_2[jj] = eps2
+            r2_3[jj] = eps2
         for k in range(d):
-            zik = zi[k]
+            z0, z1, z2, z3 = zr[0, k], zr[1, k], zr[2, k], zr[3, k]
             row = ZT[k, j0:j0 + m]  # a slice view: unit stride, no wraparound checks
             for jj in range(m):
-                diff = zik - row[jj]
-                r2[jj] += diff * diff
-        acc += _pair_block(r2, g, m, s, s_mode, eps2 == 0.0)
+                x = row[jj]
+                t0, t1, t2, t3 = z0 - x, z1 - x, z2 - x, z3 - x
+                r2_0[jj] += t0 * t0
+                r2_1[jj] += t1 * t1
+                r2_2[jj] += t2 * t2
+                r2_3[jj] += t3 * t3
+        acc += _pair_block(r2_0, g_0, m, s, s_mode, may_coincide)
+        acc += _pair_block(r2_1, g_1, m, s, s_mode, may_coincide)
+        acc += _pair_block(r2_2, g_2, m, s, s_mode, may_coincide)
+        acc += _pair_block(r2_3, g_3, m, s, s_mode, may_coincide)
         if with_forces:
             for k in range(d):
-                zik = zi[k]
+                z0, z1, z2, z3 = zr[0, k], zr[1, k], zr[2, k], zr[3, k]
                 row = ZT[k, j0:j0 + m]
                 f_row = F[k, j0:j0 + m]
-                a = 0.0
+                a0, a1, a2, a3 = zero, zero, zero, zero
                 for jj in range(m):
-                    pull = g[jj] * (zik - row[jj])
-                    a += pull
-                    f_row[jj] -= pull
-                fi[k] += a
+                    x = row[jj]
+                    p0 = g_0[jj] * (z0 - x)
+                    p1 = g_1[jj] * (z1 - x)
+                    p2 = g_2[jj] * (z2 - x)
+                    p3 = g_3[jj] * (z3 - x)
+                    a0 += p0
+                    a1 += p1
+                    a2 += p2
+                    a3 += p3
+                    f_row[jj] -= (p0 + p1) + (p2 + p3)
+                fr[0, k] += a0
+                fr[1, k] += a1
+                fr[2, k] += a2
+                fr[3, k] += a3
+    acc += _pairs_among(ZT, i, i + _ROWS, s, s_mode, eps2, with_forces, fr, i)
     if with_forces:
-        for k in range(d):
-            F[k, i] += fi[k]
+        for r in range(_ROWS):
+            for k in range(d):
+                F[k, i + r] += fr[r, k]
     return acc
 
 
 @numba.njit(parallel=True, cache=True, fastmath=_FASTMATH, error_model="numpy")
-def _er_kernel(ZT, s, alpha, repulsion, eps2, s_mode, a_mode, forces, with_forces, n_chunks):
+def _er_kernel(ZT, s, alpha, repulsion, eps2, s_mode, a_mode, forces, with_forces, n_chunks, zero):
     """Energy, and forces into ``forces`` (N, d) float64 when with_forces.
 
-    ZT (d, N) is the float64 transpose of the points. Each pair is evaluated once. The
-    rows i < j are dealt out in pairs (t, N-1-t), which have N-1 partners together, to
-    n_chunks chunks run in parallel; each chunk owns a (d, N) force buffer, summed at the
-    end, so there are no write conflicts and the result is deterministic for a given
-    n_chunks. Memory: O(n_chunks N d).
+    ZT (d, N) is the transpose of the points (float64, or float32 for the float32 path;
+    ``zero`` is a 0 of that dtype). Each pair is evaluated once. Rows are taken in groups of
+    four (_row_group); the groups are dealt out in pairs (t, U-1-t), which have about the same
+    number of partners together, to n_chunks chunks run in parallel; each chunk owns a float64
+    (d, N) force buffer, summed at the end, so there are no write conflicts and the result is
+    deterministic for a given n_chunks. Memory: O(n_chunks N d).
     """
     d, n = ZT.shape
     pair_weight = repulsion / (n * (n - 1.0))
     width = n if with_forces else 0
     buffers = np.zeros((n_chunks, d, width))
     chunk_psi = np.zeros(n_chunks)
-    half = (n + 1) // 2
+    groups = n // _ROWS
+    half = (groups + 1) // 2
     for c in numba.prange(n_chunks):
-        zi = np.empty(d)
-        fi = np.empty(d)
-        r2 = np.empty(_BLOCK)
-        g = np.empty(_BLOCK)
+        zr = np.empty((_ROWS, d), dtype=ZT.dtype)
+        fr = np.zeros((_ROWS, d))
+        r2 = np.empty((_ROWS, _BLOCK), dtype=ZT.dtype)
+        g = np.empty((_ROWS, _BLOCK), dtype=ZT.dtype)
         F = buffers[c]
         acc = 0.0
         for t in range(c, half, n_chunks):
-            acc += _upper_row(ZT, t, s, s_mode, eps2, with_forces, F, zi, fi, r2, g)
-            if n - 1 - t != t:
-                acc += _upper_row(ZT, n - 1 - t, s, s_mode, eps2, with_forces, F, zi, fi, r2, g)
+            acc += _row_group(ZT, _ROWS * t, s, s_mode, eps2, with_forces, F, zr, fr, r2, g, zero)
+            u = groups - 1 - t
+            if u != t:
+                acc += _row_group(ZT, _ROWS * u, s, s_mode, eps2, with_forces, F, zr, fr, r2, g, zero)
+        if c == 0 and groups * _ROWS < n:  # the last N mod 4 rows, among themselves
+            lo = groups * _ROWS
+            fr[:, :] = 0.0
+            acc += _pairs_among(ZT, lo, n, s, s_mode, eps2, with_forces, fr, lo)
+            if with_forces:
+                for r in range(n - lo):
+                    for k in range(d):
+                        F[k, lo + r] += fr[r, k]
         chunk_psi[c] = acc
     conf = np.empty(n)
     for i in numba.prange(n):
         norm2 = 0.0
         for k in range(d):
-            norm2 += ZT[k, i] * ZT[k, i]
+            zk = np.float64(ZT[k, i])
+            norm2 += zk * zk
         v, h = _confinement(norm2, alpha, a_mode)
         conf[i] = v
         if with_forces:
@@ -267,7 +340,7 @@ def _er_kernel(ZT, s, alpha, repulsion, eps2, s_mode, a_mode, forces, with_force
                 total = 0.0
                 for c in range(n_chunks):
                     total += buffers[c, k, i]
-                forces[i, k] = pair_weight * total - h * ZT[k, i] / n
+                forces[i, k] = pair_weight * total - h * np.float64(ZT[k, i]) / n
     return conf.sum() / n + pair_weight * chunk_psi.sum()
 
 
@@ -300,11 +373,11 @@ def _evaluate(Z: np.ndarray, params: EnergyParams | None, with_forces: bool
               ) -> tuple[float, np.ndarray]:
     params = EnergyParams() if params is None else params
     Z = as_points(Z)
-    ZT = np.ascontiguousarray(Z.T, dtype=np.float64)
+    ZT = np.ascontiguousarray(Z.T)  # float32 stays float32: the fast path
     forces = np.empty(Z.shape if with_forces else (0, 0), dtype=np.float64)
     e = _er_kernel(ZT, params.s, params.alpha, params.repulsion, params.softening ** 2,
                    _s_mode(params.s), _alpha_mode(params.alpha), forces, with_forces,
-                   numba.get_num_threads())
+                   numba.get_num_threads(), ZT.dtype.type(0))
     return float(e), forces
 
 
