@@ -32,8 +32,10 @@ test-all: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# the optional peers (KeOps, JAX) are installed here only, not for `make test`
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_energy.py
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/eccentric bench --out results/bench
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

@@ -54,6 +54,22 @@ def _finite_float(name: str):
     return parse
 
 
+def _int_list(name: str, minimum: int):
+    item = _positive_int(name, minimum)
+
+    def parse(text: str) -> tuple[int, ...]:
+        return tuple(item(part) for part in text.split(","))
+    return parse
+
+
+def _float_list(name: str):
+    item = _finite_float(name)
+
+    def parse(text: str) -> tuple[float, ...]:
+        return tuple(item(part) for part in text.split(","))
+    return parse
+
+
 def _add_energy_args(p: argparse.ArgumentParser, s_required: bool = True) -> None:
     p.add_argument("--s", type=_finite_float("--s"), required=s_required, default=1.0,
                    help="repulsion exponent s > -2 (1: Thomson, 0: log, < 0: bounded)")
@@ -69,6 +85,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from eccentric.peers import IMPLS
     from particles import DEFAULT_FMAX
     from particles.minimize import METHODS
 
@@ -132,6 +149,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="run folder")
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/model.pt")
     p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    _add_common(p)
+
+    p = sub.add_parser("bench", help="energy+forces throughput against NumPy, PyTorch, KeOps, "
+                                     "JAX and the machine's roof")
+    p.add_argument("--quick", action="store_true", help="N in {1024, 4096} only (minutes)")
+    p.add_argument("--sizes", type=_int_list("--sizes", 2), default=None,
+                   help="comma-separated N (default 1024,4096,16384,65536; --quick: 1024,4096)")
+    p.add_argument("--dims", type=_int_list("--dims", 1), default=None,
+                   help="comma-separated d (default 3,16,64)")
+    p.add_argument("--dtypes", default="float64,float32", help="float64,float32 (default both)")
+    p.add_argument("--s-values", type=_float_list("--s-values"), default=None,
+                   help="comma-separated s (default 1,0)")
+    p.add_argument("--impls", default=",".join(IMPLS),
+                   help=f"comma-separated implementations (default {','.join(IMPLS)})")
+    p.add_argument("--repeats", type=_positive_int("--repeats", 1), default=5,
+                   help="timed evaluations per measurement, median reported (default 5)")
+    p.add_argument("--max-seconds", type=_finite_float("--max-seconds"), default=15.0,
+                   help="skip a measurement predicted to take longer per evaluation (default 15)")
+    p.add_argument("--out", type=Path, default=Path("results/bench"),
+                   help="folder for bench.json and bench.md (default results/bench)")
     _add_common(p)
 
     p = sub.add_parser("demo", help="relax 2,000 points in 8-D, train a small ER autoencoder, "
@@ -335,6 +372,52 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from eccentric.bench import FULL, QUICK, format_row, run_bench, write_report
+    from eccentric.peers import IMPLS
+
+    impls = tuple(args.impls.split(","))
+    unknown = sorted(set(impls) - set(IMPLS))
+    if unknown:
+        raise CommandError(f"--impls: unknown implementation {unknown[0]!r}; choose from "
+                           f"{', '.join(IMPLS)}")
+    dtypes = tuple(args.dtypes.split(","))
+    if not set(dtypes) <= {"float64", "float32"}:
+        raise CommandError(f"--dtypes must be float64 and/or float32, got {args.dtypes!r}")
+    if args.max_seconds <= 0:
+        raise CommandError(f"--max-seconds must be > 0, got {args.max_seconds}")
+    for s in args.s_values or ():
+        if s <= -2:
+            raise CommandError(f"--s-values: s must be > -2, got {s}")
+    settings = replace(QUICK if args.quick else FULL, impls=impls, dtypes=dtypes,
+                       repeats=args.repeats, max_seconds=args.max_seconds)
+    if args.sizes:
+        settings = replace(settings, sizes=args.sizes)
+    if args.dims:
+        settings = replace(settings, dims=args.dims)
+    if args.s_values:
+        settings = replace(settings, s_values=args.s_values)
+    if args.out.exists() and not args.out.is_dir():
+        raise CommandError(f"--out {args.out} exists and is not a folder")
+
+    def progress(row: dict[str, Any]) -> None:
+        if not args.quiet and not args.json:
+            print(format_row(row), file=sys.stderr, flush=True)
+
+    result = run_bench(settings, progress=progress)
+    js, md = write_report(result, args.out)
+    head = result["summary"]
+    lines = [md.read_text().rstrip(), "", f"wrote {js} and {md}"]
+    payload = {"rows": result["rows"], "roof_gflops": result["roof_gflops"],
+               "summary": head, "memory": result["memory"],
+               "regularizer": result["regularizer"], "machine": result["machine"],
+               "out": str(args.out)}
+    _emit(payload, args.json, lines)
+    return 0
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from autoencoder.train import TrainConfig, train
 
@@ -366,7 +449,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"relax": _cmd_relax, "theory": _cmd_theory, "validate": _cmd_validate,
-             "train": _cmd_train, "demo": _cmd_demo}
+             "train": _cmd_train, "demo": _cmd_demo, "bench": _cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:
