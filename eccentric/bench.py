@@ -243,8 +243,10 @@ def machine_roof(size: int = 2048, repeats: int = 5) -> dict[str, float]:
 
 
 _MEMORY_PROBE = """
+import sys
 import numpy as np
 from particles import energy_and_forces
+assert "h5py" not in sys.modules and "scipy.optimize" not in sys.modules
 
 def status(key):  # kB, from the kernel's own accounting of this process
     for line in open("/proc/self/status"):

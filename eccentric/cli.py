@@ -101,11 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--softening", type=_finite_float("--softening"), default=0.0,
                    help="softening eps >= 0 added in quadrature to pair distances")
     p.add_argument("--method", choices=METHODS, default="fire",
-                   help="minimizer (default fire) or overdamped langevin")
+                   help="minimizer (default fire), overdamped langevin, or rbm: langevin with "
+                        "random-batch forces (needs --batch-size)")
+    p.add_argument("--batch-size", type=_positive_int("--batch-size", 2), default=None,
+                   help="points per random batch for --method rbm (cost per step O(N p d))")
     p.add_argument("--temperature", type=_finite_float("--temperature"), default=0.0,
-                   help="temperature for --method langevin (default 0)")
+                   help="temperature for --method langevin or rbm (default 0)")
     p.add_argument("--dt", type=_finite_float("--dt"), default=None,
-                   help="time step for --method langevin (default 0.01)")
+                   help="time step for --method langevin (default 0.01) or rbm (default 0.1)")
     p.add_argument("--steps", type=_positive_int("--steps", 0), default=100_000,
                    help="maximum number of steps (default 100000)")
     p.add_argument("--fmax", type=_finite_float("--fmax"), default=DEFAULT_FMAX,
@@ -210,7 +213,7 @@ def _relaxation(points: np.ndarray, params, args: argparse.Namespace, out: Path 
         return relax(points, params, method=args.method, fmax=args.fmax, steps=args.steps,
                      temperature=args.temperature, dt=args.dt, seed=args.seed,
                      every=args.every, out=out, overwrite=args.overwrite, metadata=metadata,
-                     observers=(update,))
+                     observers=(update,), batch_size=args.batch_size)
     finally:
         bar.close()
 
@@ -304,7 +307,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     n, dim = DEMO_CLOUD
     params = EnergyParams(s=1.0)
     relax_args = argparse.Namespace(method="lbfgs", fmax=1e-5, steps=20_000, temperature=0.0,
-                                    dt=None, seed=0, every=50, overwrite=True, quiet=args.quiet)
+                                    dt=None, seed=0, every=50, overwrite=True, quiet=args.quiet,
+                                    batch_size=None)
     result = _relaxation(random_cloud(n, dim, params, seed=0), params, relax_args,
                          out_dir / "relax.h5", {"seed": 0, "init": "gaussian"})
     summary = _relax_summary(result, dim)

@@ -107,7 +107,7 @@ def _torch_er(Z: np.ndarray, params: EnergyParams) -> Evaluate:
         z = torch.from_numpy(Z).requires_grad_(True)
         e = er_energy(z, params, min_distance=0.0)
         e.backward()
-        return float(e), -z.grad.numpy()
+        return float(e.detach()), -z.grad.numpy()
     return evaluate
 
 
@@ -136,7 +136,7 @@ def _keops(Z: np.ndarray, params: EnergyParams) -> Evaluate:
         norm = z.norm(dim=1)
         e = 0.5 * pair_weight * pairs + (norm ** params.alpha).sum() / (params.alpha * n)
         e.backward()
-        return float(e), -z.grad.numpy()
+        return float(e.detach()), -z.grad.numpy()
     try:
         evaluate()  # compiles the formula (cached on disk by KeOps)
     except Exception as exc:

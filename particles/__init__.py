@@ -10,32 +10,29 @@ from particles.energy import (
     max_point_force,
     per_point_forces,
 )
+from particles.minimize import FireParams
+from particles.random_batch import random_batch_energy_and_forces
+from particles.relax import (
+    DEFAULT_FMAX,
+    RelaxationError,
+    RelaxResult,
+    length_scale,
+    random_cloud,
+    relax,
+)
 
-# The rest loads on first use (PEP 562), so `from particles import energy_and_forces` does not
-# pay for SciPy (L-BFGS) and h5py (trajectories): ~60 MB of resident memory.
-_LAZY = {
-    "FireParams": "particles.minimize",
-    "DEFAULT_FMAX": "particles.relax", "RelaxationError": "particles.relax",
-    "RelaxResult": "particles.relax", "length_scale": "particles.relax",
-    "random_cloud": "particles.relax", "relax": "particles.relax",
-    "Trajectory": "particles.trajectory", "TrajectoryError": "particles.trajectory",
-    "TrajectoryWriter": "particles.trajectory", "read_last_positions": "particles.trajectory",
-    "read_trajectory": "particles.trajectory",
-}
+# Trajectory names load h5py on first use (PEP 562): `from particles import energy_and_forces`
+# stays free of it (with SciPy, imported inside L-BFGS, ~60 MB less resident memory).
+_TRAJECTORY = ("Trajectory", "TrajectoryError", "TrajectoryWriter", "read_last_positions",
+               "read_trajectory")
 
 
 def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
+    if name in _TRAJECTORY:
+        from particles import trajectory
 
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
+        return getattr(trajectory, name)
     raise AttributeError(f"module 'particles' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
 
 
 __all__ = [
@@ -52,6 +49,7 @@ __all__ = [
     "length_scale",
     "max_point_force",
     "per_point_forces",
+    "random_batch_energy_and_forces",
     "random_cloud",
     "read_last_positions",
     "read_trajectory",

@@ -1,4 +1,5 @@
-"""Minimizers and dynamics on the ER energy: FIRE, gradient descent, L-BFGS, overdamped Langevin.
+"""Minimizers and dynamics on the ER energy: FIRE, gradient descent, L-BFGS, overdamped Langevin
+(also driven by random-batch forces: "rbm", see particles.random_batch and particles.relax).
 
 All of them work with the per-point force f_i = -N dE/dz_i (``particles.energy``), whose
 scale does not depend on N, so step sizes and the convergence threshold ``fmax`` mean the
@@ -18,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.optimize
 
 from particles.energy import largest_row_norm
 
@@ -126,6 +126,7 @@ def lbfgs(Z: np.ndarray, evaluate: Evaluate, max_steps: int, observe: Observe,
     when to stop. scipy also stops when its line search cannot make progress (precision).
     (``particles.relax`` holds BLAS to one thread around every minimizer: see there.)
     """
+    import scipy.optimize  # here, not at module level: ~50 MB that energy-only users skip
     shape = Z.shape
     n = shape[0]
     cache: dict[str, object] = {}
@@ -142,7 +143,7 @@ def lbfgs(Z: np.ndarray, evaluate: Evaluate, max_steps: int, observe: Observe,
         return x0
     counter = {"step": 0}
 
-    def callback(intermediate_result: scipy.optimize.OptimizeResult) -> None:
+    def callback(intermediate_result) -> None:
         counter["step"] += 1
         flat = intermediate_result.x
         if np.array_equal(flat, cache["x"]):
@@ -161,26 +162,29 @@ def lbfgs(Z: np.ndarray, evaluate: Evaluate, max_steps: int, observe: Observe,
 
 def langevin(Z: np.ndarray, evaluate: Evaluate, max_steps: int, observe: Observe,
              temperature: float = 0.0, dt: float = 0.01,
-             rng: np.random.Generator | None = None) -> np.ndarray:
+             rng: np.random.Generator | None = None, anneal_after: int = 0) -> np.ndarray:
     """Overdamped Langevin dynamics, Euler-Maruyama: x <- x + dt f + sqrt(2 T dt) xi.
 
     Samples exp(-N E / T) (T is a per-point temperature in energy units); T = 0 is plain
-    fixed-step gradient flow.
+    fixed-step gradient flow. anneal_after = K > 0: from step K on the step shrinks as
+    dt K / step (sum of steps infinite, sum of squares finite), so that dynamics driven by
+    noisy force estimates (random batches) settle on the minimum instead of jittering
+    around it.
     """
     rng = np.random.default_rng() if rng is None else rng
     x = np.array(Z, dtype=np.float64)
     e, f = evaluate(x)
     if observe(0, x, e, f):
         return x
-    noise = np.sqrt(2.0 * temperature * dt)
     for step in range(1, max_steps + 1):
-        x = x + dt * f
-        if noise > 0.0:
-            x += noise * rng.standard_normal(x.shape)
+        h = dt * anneal_after / step if 0 < anneal_after < step else dt
+        x = x + h * f
+        if temperature > 0.0:
+            x += np.sqrt(2.0 * temperature * h) * rng.standard_normal(x.shape)
         e, f = evaluate(x)
         if observe(step, x, e, f):
             break
     return x
 
 
-METHODS = ("fire", "lbfgs", "gd", "langevin")
+METHODS = ("fire", "lbfgs", "gd", "langevin", "rbm")

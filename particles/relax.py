@@ -22,7 +22,7 @@ from particles.minimize import (
     langevin,
     lbfgs,
 )
-from particles.trajectory import TrajectoryWriter
+from particles.random_batch import random_batch_energy_and_forces
 
 __all__ = ["RelaxResult", "RelaxationError", "relax", "random_cloud", "length_scale",
            "DEFAULT_FMAX"]
@@ -41,7 +41,8 @@ class RelaxationError(RuntimeError):
 @dataclass
 class RelaxResult:
     """Outcome of ``relax``: final points (N, d) float64, energy E, largest per-point force,
-    steps taken, force evaluations, whether max|f_i| < fmax was reached, why it stopped, and
+    steps taken, force evaluations (for "rbm" the random-batch estimates count too), whether
+    max|f_i| < fmax was reached, why it stopped, and
     the per-step history (arrays ``step``, ``energy``, ``max_force``)."""
 
     positions: np.ndarray
@@ -84,13 +85,19 @@ def relax(Z: np.ndarray, params: EnergyParams | None = None, *, method: str = "f
           metadata: Mapping[str, Any] | None = None,
           observers: tuple[Callable[[int, np.ndarray, float, np.ndarray], None], ...] = (),
           objective: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None,
+          batch_size: int | None = None,
           ) -> RelaxResult:
     """Relax points Z (N, d) under the ER energy.
 
-    method: "fire" (default), "lbfgs", "gd" (backtracking gradient descent) or "langevin"
-    (overdamped, at ``temperature``, time step ``dt``, default 0.01). Stops when the largest
-    per-point force max_i |N dE/dz_i| falls below ``fmax`` or after ``steps`` steps; the result
-    says which. At temperature > 0 forces never vanish, so all ``steps`` are run.
+    method: "fire" (default), "lbfgs", "gd" (backtracking gradient descent), "langevin"
+    (overdamped, at ``temperature``, time step ``dt``, default 0.01) or "rbm": the same
+    Langevin dynamics driven by random-batch forces (``batch_size`` p: each step costs
+    O(N p d) instead of O(N^2 d); Jin, Li, Liu 2020), default dt 0.1, annealed as dt K / step
+    after K = steps / 10 so that T = 0 runs settle. Stops when the largest per-point force
+    max_i |N dE/dz_i| falls below ``fmax`` or after ``steps`` steps; the result says which.
+    At temperature > 0 forces never vanish, so all ``steps`` are run; "rbm" also runs all
+    steps (its forces are estimates) and reports the exact energy and force of the final
+    state (one full evaluation). History and observers see the estimates.
 
     every: write a frame to the H5MD file ``out`` every ``every`` steps (0: first and last
     only); the first and last states are always written when ``out`` is given. metadata goes
@@ -111,8 +118,16 @@ def relax(Z: np.ndarray, params: EnergyParams | None = None, *, method: str = "f
         raise ValueError(f"steps must be an integer >= 0, got {steps}")
     if not (np.isfinite(temperature) and temperature >= 0):
         raise ValueError(f"temperature must be >= 0, got {temperature}")
-    if temperature > 0 and method != "langevin":
-        raise ValueError(f"temperature > 0 needs method 'langevin', got method {method!r}")
+    if temperature > 0 and method not in ("langevin", "rbm"):
+        raise ValueError(f"temperature > 0 needs method 'langevin' or 'rbm', got method {method!r}")
+    if method == "rbm":
+        if batch_size is None or int(batch_size) != batch_size or not 2 <= batch_size <= Z.shape[0]:
+            raise ValueError(f"method 'rbm' needs batch_size, an integer in [2, N = {Z.shape[0]}], "
+                             f"got {batch_size}")
+        if objective is not None:
+            raise ValueError("method 'rbm' estimates the ER energy itself; it takes no objective")
+    elif batch_size is not None:
+        raise ValueError(f"batch_size is for method 'rbm' only, got method {method!r}")
     if dt is not None and not (np.isfinite(dt) and dt > 0):
         raise ValueError(f"dt must be a positive number, got {dt}")
     if int(every) != every or every < 0:
@@ -121,11 +136,18 @@ def relax(Z: np.ndarray, params: EnergyParams | None = None, *, method: str = "f
     steps = int(steps)
 
     evaluations = 0
+    rng = np.random.default_rng(seed)
 
     def evaluate(x: np.ndarray) -> tuple[float, np.ndarray]:
         nonlocal evaluations
         evaluations += 1
         e, forces = (energy_and_forces(x, params) if objective is None else objective(x))
+        return e, forces * n
+
+    def estimate(x: np.ndarray) -> tuple[float, np.ndarray]:  # method "rbm"
+        nonlocal evaluations
+        evaluations += 1
+        e, forces = random_batch_energy_and_forces(x, params, batch_size, rng)
         return e, forces * n
 
     fire_params = fire_params or FireParams(max_step=0.1 * length_scale(params))
@@ -140,13 +162,20 @@ def relax(Z: np.ndarray, params: EnergyParams | None = None, *, method: str = "f
     if method == "fire":
         settings["fire"] = {k: (-1.0 if v is None else v)
                             for k, v in fire_params.__dict__.items()}
-    if method == "langevin":
-        settings["dt"] = 0.01 if dt is None else dt
+    if dt is None:
+        dt = {"langevin": 0.01, "rbm": 0.1}.get(method)
+    if method in ("langevin", "rbm"):
+        settings["dt"] = dt
+    if method == "rbm":
+        settings["batch_size"] = int(batch_size)
+        settings["anneal_after"] = steps // 10
     writer = None
     if out is not None:
         parameters = {"energy": params.as_dict(), "minimizer": settings,
                       "command_line": " ".join(sys.argv), "n": n, "dim": d}
         parameters.update(dict(metadata or {}))
+        from particles.trajectory import TrajectoryWriter  # h5py only when writing
+
         writer = TrajectoryWriter(out, n_particles=n, dimension=d, group="cloud",
                                   parameters=parameters, overwrite=overwrite)
 
@@ -172,12 +201,11 @@ def relax(Z: np.ndarray, params: EnergyParams | None = None, *, method: str = "f
             write_frame(step, x, e, fmax_now)
         for fn in observers:
             fn(step, x, e, f)
-        if temperature == 0.0 and fmax_now < fmax:
+        if temperature == 0.0 and method != "rbm" and fmax_now < fmax:
             state["converged"] = True
             return True
         return step >= steps
 
-    rng = np.random.default_rng(seed)
     start = time.perf_counter()
     # BLAS held to one thread: its idle spinning threads (woken by the minimizers' small
     # vector operations) otherwise take the cores from the Numba kernel, 3-10x slower on 2 cores
@@ -189,9 +217,15 @@ def relax(Z: np.ndarray, params: EnergyParams | None = None, *, method: str = "f
             gradient_descent(Z, evaluate, steps, observe)
         elif method == "lbfgs":
             lbfgs(Z, evaluate, steps, observe)
+        elif method == "langevin":
+            langevin(Z, evaluate, steps, observe, temperature=temperature, dt=dt, rng=rng)
         else:
-            langevin(Z, evaluate, steps, observe, temperature=temperature,
-                     dt=0.01 if dt is None else dt, rng=rng)
+            langevin(Z, estimate, steps, observe, temperature=temperature, dt=dt, rng=rng,
+                     anneal_after=steps // 10)
+            if last and not state["nonfinite"]:  # report the exact energy and force
+                e, f = evaluate(last["x"])
+                last.update(e=e, fmax=largest_row_norm(f))
+                state["converged"] = temperature == 0.0 and last["fmax"] < fmax
         if last:
             write_frame(last["step"], last["x"], last["e"], last["fmax"])
     finally:
@@ -209,6 +243,9 @@ def relax(Z: np.ndarray, params: EnergyParams | None = None, *, method: str = "f
         reason = f"converged: max per-point force {last['fmax']:.3g} < fmax {fmax:.3g}"
     elif temperature > 0:
         reason = f"ran {last['step']} steps of Langevin dynamics at temperature {temperature:g}"
+    elif method == "rbm":
+        reason = (f"not converged: ran {last['step']} random-batch steps; exact max force "
+                  f"{last['fmax']:.3g} >= fmax {fmax:.3g}")
     elif last["step"] >= steps:
         reason = f"not converged: reached the step limit {steps} (max force {last['fmax']:.3g})"
     else:

@@ -96,7 +96,10 @@ def test_langevin_temperature_sets_the_radial_spread():
     ("kwargs", "message"),
     [({"method": "newton"}, "method must be one of"), ({"fmax": 0.0}, "fmax"),
      ({"steps": -1}, "steps"), ({"temperature": -1.0}, "temperature"),
-     ({"temperature": 0.1, "method": "fire"}, "needs method 'langevin'"),
+     ({"temperature": 0.1, "method": "fire"}, "needs method 'langevin' or 'rbm'"),
+     ({"method": "rbm"}, "method 'rbm' needs batch_size"),
+     ({"method": "rbm", "batch_size": 6}, "batch_size, an integer in \\[2, N = 5\\]"),
+     ({"method": "fire", "batch_size": 3}, "batch_size is for method 'rbm' only"),
      ({"dt": 0.0, "method": "langevin"}, "dt"), ({"every": -2}, "every")])
 def test_bad_relax_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
