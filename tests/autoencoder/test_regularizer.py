@@ -102,3 +102,13 @@ def test_cuda_matches_cpu():
     cpu = EccentricRegularizer(p)(torch.tensor(Z)).item()
     gpu = EccentricRegularizer(p)(torch.tensor(Z, device="cuda")).item()
     assert gpu == pytest.approx(cpu, rel=1e-10)
+
+
+@pytest.mark.parametrize("s", [-1.0, 0.0, 0.5, 1.0, 2.0])
+@pytest.mark.parametrize("min_distance", [0.0, 0.3])
+def test_analytic_backward_passes_gradcheck(s, min_distance):
+    # min_distance 0.3: several pairs of this batch are on the tangent extension
+    z = torch.tensor(np.random.default_rng(7).normal(scale=0.3, size=(12, 3)),
+                     dtype=torch.float64, requires_grad=True)
+    p = EnergyParams(s=s, alpha=1.5, softening=0.01)
+    assert torch.autograd.gradcheck(lambda x: er_energy(x, p, min_distance), (z,))
