@@ -52,10 +52,13 @@ class BenchSettings:
     memory_limit: float = 0.5  # fraction of physical memory a peer may use
     memory_sizes: tuple[int, ...] = (4096, 16384, 65536)
     regularizer_batches: tuple[int, ...] = (256, 1024, 4096)
+    relax_cases: tuple[tuple[int, int, float], ...] = ((400, 5, 1.0), (1000, 3, 1.0),
+                                                       (800, 8, 2.0), (500, 2, 0.0))
+    rbm_case: tuple[int, int, int, int] | None = (4096, 5, 256, 2000)  # N, d, batch, steps
     timing_budget: float = 3.0  # seconds of timed repeats per measurement (see median_seconds)
 
 
-QUICK = BenchSettings(sizes=(1024, 4096), repeats=5)
+QUICK = BenchSettings(sizes=(1024, 4096), repeats=5, rbm_case=(1024, 5, 128, 1500))
 FULL = BenchSettings(sizes=(1024, 4096, 16384, 65536), repeats=5)
 
 
@@ -163,6 +166,8 @@ def run_bench(settings: BenchSettings, progress: Callable[[dict[str, Any]], None
         "rows": rows,
         "memory": peak_memory(settings.memory_sizes),
         "regularizer": regularizer_cost(settings.regularizer_batches, settings.repeats),
+        "relaxation": relaxation_cost(settings.relax_cases),
+        "random_batch": None if settings.rbm_case is None else random_batch_check(*settings.rbm_case),
     }
     result["summary"] = summary(result)
     return result
@@ -336,6 +341,46 @@ def regularizer_cost(batches: tuple[int, ...], repeats: int) -> dict[str, Any]:
             "error": None}
 
 
+def relaxation_cost(cases: tuple[tuple[int, int, float], ...]) -> list[dict[str, Any]]:
+    """Force evaluations and wall time of FIRE and L-BFGS from the same Gaussian start to the
+    default fmax, per (N, d, s) case (s = 1 sphere, d = 3 ball, s = 2 threshold, d = 2 log)."""
+    from particles import DEFAULT_FMAX, random_cloud, relax
+
+    out = []
+    for n, dim, s in cases:
+        params = EnergyParams(s=s)
+        start = random_cloud(n, dim, params, seed=0)
+        for method in ("fire", "lbfgs"):
+            r = relax(start, params, method=method, fmax=DEFAULT_FMAX, steps=200_000)
+            out.append({"n": n, "dim": dim, "s": s, "method": method, "fmax": DEFAULT_FMAX,
+                        "evaluations": r.n_evaluations, "steps": r.steps, "seconds": r.wall_time,
+                        "energy": r.energy, "converged": r.converged})
+    return out
+
+
+def random_batch_check(n: int, dim: int, batch_size: int, steps: int) -> dict[str, Any]:
+    """Random-batch relaxation ("rbm") against the full L-BFGS relaxation from the same start
+    (d-dimensional sphere case, s = 1): relative differences of mean radius and exact energy,
+    and the work of each in pair evaluations."""
+    from particles import DEFAULT_FMAX, random_cloud, relax
+
+    params = EnergyParams(s=1.0)
+    start = random_cloud(n, dim, params, seed=1)
+    full = relax(start, params, method="lbfgs", fmax=DEFAULT_FMAX, steps=100_000)
+    rbm = relax(start, params, method="rbm", batch_size=batch_size, steps=steps, seed=2)
+    radius = float(np.linalg.norm(rbm.positions, axis=1).mean())
+    radius_full = float(np.linalg.norm(full.positions, axis=1).mean())
+    pairs = n * (n - 1) / 2
+    return {"n": n, "dim": dim, "s": 1.0, "batch_size": batch_size, "steps": steps,
+            "radius_rel_diff": radius / radius_full - 1.0,
+            "energy_rel_diff": rbm.energy / full.energy - 1.0,
+            "radius_cv": float(np.linalg.norm(rbm.positions, axis=1).std() / radius),
+            "rbm_seconds": rbm.wall_time, "full_seconds": full.wall_time,
+            "full_converged": full.converged,
+            "rbm_pair_evaluations": (steps + 1) * n * (batch_size - 1) / 2 + 2 * pairs,
+            "full_pair_evaluations": full.n_evaluations * pairs}
+
+
 def format_row(row: dict[str, Any]) -> str:
     """One human-readable line of a measurement."""
     head = (f"{row['impl']:9s} N={row['n']:6d} d={row['dim']:3d} {row['dtype']} s={row['s']:g} "
@@ -431,6 +476,21 @@ def write_report(result: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
         lines.append(f"- conv autoencoder step B = 256 ({reg['images']}): "
                      f"{reg['conv_step_s'] * 1e3:.1f} ms plain, {reg['conv_step_with_er_s'] * 1e3:.1f} "
                      f"ms with ER ({100 * reg['er_share']:+.1f}%)")
+    lines += ["", "## Relaxation to the default fmax from a Gaussian start (force evaluations)", "",
+              "| N | d | s | FIRE evals | L-BFGS evals | FIRE s | L-BFGS s |",
+              "|---|---|---|---|---|---|---|"]
+    runs = {(r["n"], r["dim"], r["s"], r["method"]): r for r in result["relaxation"]}
+    for n, dim, s in sorted({(r["n"], r["dim"], r["s"]) for r in result["relaxation"]}):
+        f, lb = runs[(n, dim, s, "fire")], runs[(n, dim, s, "lbfgs")]
+        lines.append(f"| {n} | {dim} | {s:g} | {f['evaluations']} | {lb['evaluations']} | "
+                     f"{f['seconds']:.1f} | {lb['seconds']:.1f} |")
+    rb = result.get("random_batch")
+    if rb:
+        lines += ["", f"Random batches (N = {rb['n']}, d = {rb['dim']}, s = 1, p = {rb['batch_size']}, "
+                  f"{rb['steps']} steps) vs full L-BFGS: mean radius {100 * rb['radius_rel_diff']:+.3f}%, "
+                  f"energy {100 * rb['energy_rel_diff']:+.3f}%, {rb['rbm_seconds']:.1f} s vs "
+                  f"{rb['full_seconds']:.1f} s ({rb['rbm_pair_evaluations']:.2e} vs "
+                  f"{rb['full_pair_evaluations']:.2e} pair evaluations)."]
     errors = sorted({(r["impl"], r["error"]) for r in result["rows"] if r["error"]})
     if errors:
         lines += ["", "## Not measured", ""]

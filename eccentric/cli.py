@@ -100,9 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_energy_args(p, s_required=False)
     p.add_argument("--softening", type=_finite_float("--softening"), default=0.0,
                    help="softening eps >= 0 added in quadrature to pair distances")
-    p.add_argument("--method", choices=METHODS, default="fire",
-                   help="minimizer (default fire), overdamped langevin, or rbm: langevin with "
-                        "random-batch forces (needs --batch-size)")
+    p.add_argument("--method", choices=METHODS, default="lbfgs",
+                   help="minimizer (default lbfgs; fire for --fmax below 1e-7), overdamped "
+                        "langevin, or rbm: langevin with random-batch forces (needs --batch-size)")
     p.add_argument("--batch-size", type=_positive_int("--batch-size", 2), default=None,
                    help="points per random batch for --method rbm (cost per step O(N p d))")
     p.add_argument("--temperature", type=_finite_float("--temperature"), default=0.0,

@@ -78,7 +78,7 @@ def random_cloud(n: int, dim: int, params: EnergyParams | None = None, seed: int
     return (sigma * rng.standard_normal((int(n), int(dim)))).astype(dtype)
 
 
-def relax(Z: np.ndarray, params: EnergyParams | None = None, *, method: str = "fire",
+def relax(Z: np.ndarray, params: EnergyParams | None = None, *, method: str = "lbfgs",
           fmax: float = DEFAULT_FMAX, steps: int = 100_000, temperature: float = 0.0,
           dt: float | None = None, seed: int | None = 0, fire_params: FireParams | None = None,
           every: int = 0, out: str | Path | None = None, overwrite: bool = False,
@@ -89,7 +89,9 @@ def relax(Z: np.ndarray, params: EnergyParams | None = None, *, method: str = "f
           ) -> RelaxResult:
     """Relax points Z (N, d) under the ER energy.
 
-    method: "fire" (default), "lbfgs", "gd" (backtracking gradient descent), "langevin"
+    method: "lbfgs" (default: 2-18x fewer force evaluations than FIRE to the default fmax,
+    measured in README), "fire" (the one for fmax below ~1e-7, where line searches stall),
+    "gd" (backtracking gradient descent), "langevin"
     (overdamped, at ``temperature``, time step ``dt``, default 0.01) or "rbm": the same
     Langevin dynamics driven by random-batch forces (``batch_size`` p: each step costs
     O(N p d) instead of O(N^2 d); Jin, Li, Liu 2020), default dt 0.1, annealed as dt K / step

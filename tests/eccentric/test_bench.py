@@ -12,7 +12,8 @@ from eccentric.cli import main
 TINY = bench.BenchSettings(sizes=(64, 128), dims=(3,), dtypes=("float64", "float32"),
                            s_values=(1.0,), impls=("numba", "numpy", "torch"), repeats=2,
                            memory_sizes=(512, 2048), regularizer_batches=(64,),
-                           timing_budget=0.5)
+                           timing_budget=0.5, relax_cases=((30, 3, 1.0),),
+                           rbm_case=(64, 3, 8, 50))
 
 
 def test_median_seconds_stops_at_the_budget_after_three_calls():
@@ -53,17 +54,24 @@ def test_run_bench_rows_errors_memory_and_report(tmp_path):
     assert [m["n"] for m in memory] == [512, 2048]
     assert all(m["error"] is None for m in memory), memory
     assert memory[1]["peak_rss_mb"] >= memory[1]["increase_mb"] > 0
+    assert {r["method"] for r in result["relaxation"]} == {"fire", "lbfgs"}
+    assert all(r["converged"] and r["evaluations"] > 0 for r in result["relaxation"])
+    rb = result["random_batch"]
+    assert rb["full_converged"] and abs(rb["radius_rel_diff"]) < 0.2  # tiny case: 50 steps
+    assert rb["rbm_pair_evaluations"] > 0
     reg = result["regularizer"]
     assert reg["error"] is None and reg["conv_step_s"] > 0
     json_path, md_path = bench.write_report(result, tmp_path / "out")
     assert json.loads(json_path.read_text())["rows"] == json.loads(json.dumps(rows))
     table = md_path.read_text()
     assert "| 128 | 3 | float64 | 1 |" in table and "numba (1T)" in table
+    assert "| 30 | 3 | 1 |" in table and "Random batches (N = 64" in table
 
 
 def test_slow_measurements_are_skipped_with_the_reason():
     settings = replace(TINY, sizes=(64, 4096), dtypes=("float64",), impls=("numpy",),
-                       max_seconds=1e-9, memory_sizes=(), regularizer_batches=())
+                       max_seconds=1e-9, memory_sizes=(), regularizer_batches=(), relax_cases=(),
+                       rbm_case=None)
     rows = bench.run_bench(settings)["rows"]
     assert rows[0]["error"] is None
     assert rows[1]["error"].startswith("skipped: predicted")

@@ -128,7 +128,7 @@ def test_relax_writes_every_k_steps_and_the_last_frame(tmp_path):
     assert energy[-1] == r.energy and list(steps) == expected
     assert traj.observables["max_force"][1][-1] == r.max_force
     assert traj.parameters["energy"]["s"] == 1.0
-    assert traj.parameters["minimizer"]["method"] == "fire"
+    assert traj.parameters["minimizer"]["method"] == "lbfgs"  # the default
     assert "command_line" in traj.parameters and traj.creator["version"]
 
 
