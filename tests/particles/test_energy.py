@@ -179,3 +179,24 @@ def test_blocks_and_odd_sizes_match_the_reference():
         e, f = energy_and_forces(Z, p)
         assert e == pytest.approx(e_ref, rel=1e-12)
         np.testing.assert_allclose(f, f_ref, rtol=1e-9, atol=1e-12 * np.abs(f_ref).max())
+
+
+@pytest.mark.parametrize("case", ["near", "far", "both", "coincident"])
+def test_log_kernel_outside_the_grouped_range(case):
+    # s = 0 multiplies 16 squared distances before one log where all lie in [1e-16, 1e16];
+    # these clouds put some pairs outside that range (or at r = 0) to exercise the fallback
+    Z = np.random.default_rng(8).normal(size=(100, 3))
+    if case in ("near", "both"):
+        Z[1] = Z[0] + 1e-9
+    if case in ("far", "both"):
+        Z[2] = 1e9
+    if case == "coincident":
+        Z[3] = Z[4]
+    p = EnergyParams(s=0.0)
+    e, f = energy_and_forces(Z, p)
+    if case == "coincident":
+        assert e == math.inf and np.isfinite(f).all()
+        return
+    e_ref, f_ref = reference_energy_and_forces(Z, p)
+    assert e == pytest.approx(e_ref, rel=1e-13)
+    np.testing.assert_allclose(f, f_ref, rtol=1e-9, atol=1e-12 * np.abs(f_ref).max())
