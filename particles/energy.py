@@ -274,9 +274,24 @@ def _row_group(ZT, i, s, s_mode, eps2, with_forces, F, zr, fr, r2, g, zero):
             r2_1[jj] = eps2
             r2_2[jj] = eps2
             r2_3[jj] = eps2
-        for k in range(d):
+        # coordinates two at a time: each r2 and each g is loaded and stored half as often
+        for k in range(0, d - 1, 2):
             z0, z1, z2, z3 = zr[0, k], zr[1, k], zr[2, k], zr[3, k]
-            row = ZT[k, j0:j0 + m]  # a slice view: unit stride, no wraparound checks
+            y0, y1, y2, y3 = zr[0, k + 1], zr[1, k + 1], zr[2, k + 1], zr[3, k + 1]
+            row = ZT[k, j0:j0 + m]  # slice views: unit stride, no wraparound checks
+            row_next = ZT[k + 1, j0:j0 + m]
+            for jj in range(m):
+                x, w = row[jj], row_next[jj]
+                t0, t1, t2, t3 = z0 - x, z1 - x, z2 - x, z3 - x
+                u0, u1, u2, u3 = y0 - w, y1 - w, y2 - w, y3 - w
+                r2_0[jj] += t0 * t0 + u0 * u0
+                r2_1[jj] += t1 * t1 + u1 * u1
+                r2_2[jj] += t2 * t2 + u2 * u2
+                r2_3[jj] += t3 * t3 + u3 * u3
+        if d % 2:
+            k = d - 1
+            z0, z1, z2, z3 = zr[0, k], zr[1, k], zr[2, k], zr[3, k]
+            row = ZT[k, j0:j0 + m]
             for jj in range(m):
                 x = row[jj]
                 t0, t1, t2, t3 = z0 - x, z1 - x, z2 - x, z3 - x
@@ -289,7 +304,40 @@ def _row_group(ZT, i, s, s_mode, eps2, with_forces, F, zr, fr, r2, g, zero):
         acc += _pair_block(r2_2, g_2, m, s, s_mode, may_coincide)
         acc += _pair_block(r2_3, g_3, m, s, s_mode, may_coincide)
         if with_forces:
-            for k in range(d):
+            for k in range(0, d - 1, 2):
+                z0, z1, z2, z3 = zr[0, k], zr[1, k], zr[2, k], zr[3, k]
+                y0, y1, y2, y3 = zr[0, k + 1], zr[1, k + 1], zr[2, k + 1], zr[3, k + 1]
+                row = ZT[k, j0:j0 + m]
+                row_next = ZT[k + 1, j0:j0 + m]
+                f_row = F[k, j0:j0 + m]
+                f_next = F[k + 1, j0:j0 + m]
+                a0, a1, a2, a3 = zero, zero, zero, zero
+                b0, b1, b2, b3 = zero, zero, zero, zero
+                for jj in range(m):
+                    x, w = row[jj], row_next[jj]
+                    c0, c1, c2, c3 = g_0[jj], g_1[jj], g_2[jj], g_3[jj]
+                    p0, p1, p2, p3 = c0 * (z0 - x), c1 * (z1 - x), c2 * (z2 - x), c3 * (z3 - x)
+                    q0, q1, q2, q3 = c0 * (y0 - w), c1 * (y1 - w), c2 * (y2 - w), c3 * (y3 - w)
+                    a0 += p0
+                    a1 += p1
+                    a2 += p2
+                    a3 += p3
+                    b0 += q0
+                    b1 += q1
+                    b2 += q2
+                    b3 += q3
+                    f_row[jj] -= (p0 + p1) + (p2 + p3)
+                    f_next[jj] -= (q0 + q1) + (q2 + q3)
+                fr[0, k] += a0
+                fr[1, k] += a1
+                fr[2, k] += a2
+                fr[3, k] += a3
+                fr[0, k + 1] += b0
+                fr[1, k + 1] += b1
+                fr[2, k + 1] += b2
+                fr[3, k + 1] += b3
+            if d % 2:
+                k = d - 1
                 z0, z1, z2, z3 = zr[0, k], zr[1, k], zr[2, k], zr[3, k]
                 row = ZT[k, j0:j0 + m]
                 f_row = F[k, j0:j0 + m]
