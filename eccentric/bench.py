@@ -16,6 +16,7 @@ before it is timed; a peer that cannot run says why in ``error``.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import platform
@@ -57,6 +58,8 @@ class BenchSettings:
     rbm_case: tuple[int, int, int, int] | None = (4096, 5, 256, 2000)  # N, d, batch, steps
     timing_budget: float = 3.0  # seconds of timed repeats per measurement (see median_seconds)
 
+
+SETTLE_SECONDS = 0.25  # idle time before each timed series (OpenMP/Eigen pools spin on idle)
 
 QUICK = BenchSettings(sizes=(1024, 4096), repeats=5, rbm_case=(1024, 5, 128, 1500))
 FULL = BenchSettings(sizes=(1024, 4096, 16384, 65536), repeats=5, max_seconds=20.0)
@@ -197,6 +200,8 @@ def _measure(row: dict[str, Any], Z: np.ndarray, params: EnergyParams,
             row["energy_rel_err"] = _relative(e, e_ref)
             row["force_rel_err"] = float(np.abs(np.asarray(f, dtype=np.float64) - f_ref).max()
                                          / np.abs(f_ref).max())
+            gc.collect()
+            time.sleep(SETTLE_SECONDS)  # let the previous library's worker threads stop spinning
             row["seconds"] = median_seconds(evaluate, settings.repeats,
                                             budget=settings.timing_budget)
     except PeerUnavailable as exc:

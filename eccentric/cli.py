@@ -244,6 +244,8 @@ def _cmd_relax(args: argparse.Namespace) -> int:
 
     params = EnergyParams(s=args.s, alpha=args.alpha, repulsion=args.repulsion,
                           softening=args.softening)
+    if (args.method == "rbm") != (args.batch_size is not None):
+        raise CommandError("--batch-size goes with --method rbm (points per random batch, 2..N)")
     if args.init == "gaussian":
         if args.dim is None or args.n is None:
             raise CommandError("--dim and --n are required with --init gaussian")

@@ -177,3 +177,19 @@ def test_train_errors_are_one_line(capsys, tmp_path, case):
     code, _, err = run_cli(capsys, *argv)
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and message in lines[0], err
+
+
+def test_relax_random_batch_method(capsys):
+    code, out, _ = run_cli(capsys, "relax", "--dim", "3", "--n", "64", "--method", "rbm",
+                           "--batch-size", "16", "--steps", "200", "--json")
+    assert code == 0
+    summary = last_json(out)
+    assert summary["method"] == "rbm" and summary["steps"] == 200
+    assert summary["reason"].startswith(("converged", "not converged: ran 200 random-batch"))
+    for extra in (["--method", "rbm"], ["--batch-size", "8"]):
+        code, _, err = run_cli(capsys, "relax", "--dim", "3", "--n", "64", *extra)
+        assert code == 2 and "--batch-size goes with --method rbm" in err
+        assert len(err.strip().splitlines()) == 1
+    code, _, err = run_cli(capsys, "relax", "--dim", "3", "--n", "64", "--method", "rbm",
+                           "--batch-size", "65")
+    assert code == 2 and "batch_size, an integer in [2, N = 64], got 65" in err
