@@ -245,123 +245,148 @@ def _pairs_among(ZT, lo, hi, s, s_mode, eps2, with_forces, fr, row0):
     return acc
 
 
-@numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
-def _row_group(ZT, i, s, s_mode, eps2, with_forces, F, zr, fr, r2, g, zero):
-    """Rows i..i+3 against every partner j >= i + 4, plus the 6 pairs among the four rows.
-    Returns their psi sum; with forces adds the unweighted pair forces g (z_i - z_j) to
-    F[:, i..i+3] and subtracts them from F[:, j] (Newton's third law).
+@numba.njit(cache=True, inline="always", fastmath=_FASTMATH, error_model="numpy")
+def _group_block(ZT, j0, m, zr, fr, r2, g, s, s_mode, eps2, with_forces, F, zero):
+    """Four rows (coordinates zr (4, d)) against the m partners j0..j0+m-1: returns their psi
+    sum; with forces adds the unweighted pair forces g (z_i - z_j) to fr (4, d) and
+    subtracts them from F[:, j] (Newton's third law).
 
-    Partners come in blocks of _BLOCK, coordinate by coordinate along contiguous rows of ZT
-    (d, N), so every loop over j is unit stride and compiles to SIMD code; each partner
-    coordinate and each F[k, j] is loaded once for four rows (a quarter of the memory
-    traffic of one row at a time). zr, r2, g are in ZT's dtype (float32 input computes
+    Partners are taken coordinate by coordinate along contiguous rows of ZT (d, N), so every
+    loop over j is unit stride and compiles to SIMD code; each partner coordinate and each
+    F[k, j] is loaded once for four rows, and coordinates go two at a time, so each r2 and
+    g is loaded and stored once per two. zr, r2, g are in ZT's dtype (float32 input computes
     distances and pair forces in float32, twice the SIMD width); fr, F and all sums over
     partners of a row are float64.
     """
-    d, n = ZT.shape
-    for k in range(d):
-        for r in range(_ROWS):
-            zr[r, k] = ZT[k, i + r]
-            fr[r, k] = 0.0
+    d = ZT.shape[0]
     r2_0, r2_1, r2_2, r2_3 = r2[0], r2[1], r2[2], r2[3]
     g_0, g_1, g_2, g_3 = g[0], g[1], g[2], g[3]
     may_coincide = eps2 == 0.0
-    acc = 0.0
-    for j0 in range(i + _ROWS, n, _BLOCK):
-        m = min(_BLOCK, n - j0)
+    for jj in range(m):
+        r2_0[jj] = eps2
+        r2_1[jj] = eps2
+        r2_2[jj] = eps2
+        r2_3[jj] = eps2
+    # coordinates two at a time: each r2 and each g is loaded and stored half as often
+    for k in range(0, d - 1, 2):
+        z0, z1, z2, z3 = zr[0, k], zr[1, k], zr[2, k], zr[3, k]
+        y0, y1, y2, y3 = zr[0, k + 1], zr[1, k + 1], zr[2, k + 1], zr[3, k + 1]
+        row = ZT[k, j0:j0 + m]  # slice views: unit stride, no wraparound checks
+        row_next = ZT[k + 1, j0:j0 + m]
         for jj in range(m):
-            r2_0[jj] = eps2
-            r2_1[jj] = eps2
-            r2_2[jj] = eps2
-            r2_3[jj] = eps2
-        # coordinates two at a time: each r2 and each g is loaded and stored half as often
+            x, w = row[jj], row_next[jj]
+            t0, t1, t2, t3 = z0 - x, z1 - x, z2 - x, z3 - x
+            u0, u1, u2, u3 = y0 - w, y1 - w, y2 - w, y3 - w
+            r2_0[jj] += t0 * t0 + u0 * u0
+            r2_1[jj] += t1 * t1 + u1 * u1
+            r2_2[jj] += t2 * t2 + u2 * u2
+            r2_3[jj] += t3 * t3 + u3 * u3
+    if d % 2:
+        k = d - 1
+        z0, z1, z2, z3 = zr[0, k], zr[1, k], zr[2, k], zr[3, k]
+        row = ZT[k, j0:j0 + m]
+        for jj in range(m):
+            x = row[jj]
+            t0, t1, t2, t3 = z0 - x, z1 - x, z2 - x, z3 - x
+            r2_0[jj] += t0 * t0
+            r2_1[jj] += t1 * t1
+            r2_2[jj] += t2 * t2
+            r2_3[jj] += t3 * t3
+    acc = _pair_block(r2_0, g_0, m, s, s_mode, may_coincide)
+    acc += _pair_block(r2_1, g_1, m, s, s_mode, may_coincide)
+    acc += _pair_block(r2_2, g_2, m, s, s_mode, may_coincide)
+    acc += _pair_block(r2_3, g_3, m, s, s_mode, may_coincide)
+    if with_forces:
         for k in range(0, d - 1, 2):
             z0, z1, z2, z3 = zr[0, k], zr[1, k], zr[2, k], zr[3, k]
             y0, y1, y2, y3 = zr[0, k + 1], zr[1, k + 1], zr[2, k + 1], zr[3, k + 1]
-            row = ZT[k, j0:j0 + m]  # slice views: unit stride, no wraparound checks
+            row = ZT[k, j0:j0 + m]
             row_next = ZT[k + 1, j0:j0 + m]
+            f_row = F[k, j0:j0 + m]
+            f_next = F[k + 1, j0:j0 + m]
+            a0, a1, a2, a3 = zero, zero, zero, zero
+            b0, b1, b2, b3 = zero, zero, zero, zero
             for jj in range(m):
                 x, w = row[jj], row_next[jj]
-                t0, t1, t2, t3 = z0 - x, z1 - x, z2 - x, z3 - x
-                u0, u1, u2, u3 = y0 - w, y1 - w, y2 - w, y3 - w
-                r2_0[jj] += t0 * t0 + u0 * u0
-                r2_1[jj] += t1 * t1 + u1 * u1
-                r2_2[jj] += t2 * t2 + u2 * u2
-                r2_3[jj] += t3 * t3 + u3 * u3
+                c0, c1, c2, c3 = g_0[jj], g_1[jj], g_2[jj], g_3[jj]
+                p0, p1, p2, p3 = c0 * (z0 - x), c1 * (z1 - x), c2 * (z2 - x), c3 * (z3 - x)
+                q0, q1, q2, q3 = c0 * (y0 - w), c1 * (y1 - w), c2 * (y2 - w), c3 * (y3 - w)
+                a0 += p0
+                a1 += p1
+                a2 += p2
+                a3 += p3
+                b0 += q0
+                b1 += q1
+                b2 += q2
+                b3 += q3
+                f_row[jj] -= (p0 + p1) + (p2 + p3)
+                f_next[jj] -= (q0 + q1) + (q2 + q3)
+            fr[0, k] += a0
+            fr[1, k] += a1
+            fr[2, k] += a2
+            fr[3, k] += a3
+            fr[0, k + 1] += b0
+            fr[1, k + 1] += b1
+            fr[2, k + 1] += b2
+            fr[3, k + 1] += b3
         if d % 2:
             k = d - 1
             z0, z1, z2, z3 = zr[0, k], zr[1, k], zr[2, k], zr[3, k]
             row = ZT[k, j0:j0 + m]
+            f_row = F[k, j0:j0 + m]
+            a0, a1, a2, a3 = zero, zero, zero, zero
             for jj in range(m):
                 x = row[jj]
-                t0, t1, t2, t3 = z0 - x, z1 - x, z2 - x, z3 - x
-                r2_0[jj] += t0 * t0
-                r2_1[jj] += t1 * t1
-                r2_2[jj] += t2 * t2
-                r2_3[jj] += t3 * t3
-        acc += _pair_block(r2_0, g_0, m, s, s_mode, may_coincide)
-        acc += _pair_block(r2_1, g_1, m, s, s_mode, may_coincide)
-        acc += _pair_block(r2_2, g_2, m, s, s_mode, may_coincide)
-        acc += _pair_block(r2_3, g_3, m, s, s_mode, may_coincide)
-        if with_forces:
-            for k in range(0, d - 1, 2):
-                z0, z1, z2, z3 = zr[0, k], zr[1, k], zr[2, k], zr[3, k]
-                y0, y1, y2, y3 = zr[0, k + 1], zr[1, k + 1], zr[2, k + 1], zr[3, k + 1]
-                row = ZT[k, j0:j0 + m]
-                row_next = ZT[k + 1, j0:j0 + m]
-                f_row = F[k, j0:j0 + m]
-                f_next = F[k + 1, j0:j0 + m]
-                a0, a1, a2, a3 = zero, zero, zero, zero
-                b0, b1, b2, b3 = zero, zero, zero, zero
-                for jj in range(m):
-                    x, w = row[jj], row_next[jj]
-                    c0, c1, c2, c3 = g_0[jj], g_1[jj], g_2[jj], g_3[jj]
-                    p0, p1, p2, p3 = c0 * (z0 - x), c1 * (z1 - x), c2 * (z2 - x), c3 * (z3 - x)
-                    q0, q1, q2, q3 = c0 * (y0 - w), c1 * (y1 - w), c2 * (y2 - w), c3 * (y3 - w)
-                    a0 += p0
-                    a1 += p1
-                    a2 += p2
-                    a3 += p3
-                    b0 += q0
-                    b1 += q1
-                    b2 += q2
-                    b3 += q3
-                    f_row[jj] -= (p0 + p1) + (p2 + p3)
-                    f_next[jj] -= (q0 + q1) + (q2 + q3)
-                fr[0, k] += a0
-                fr[1, k] += a1
-                fr[2, k] += a2
-                fr[3, k] += a3
-                fr[0, k + 1] += b0
-                fr[1, k + 1] += b1
-                fr[2, k + 1] += b2
-                fr[3, k + 1] += b3
-            if d % 2:
-                k = d - 1
-                z0, z1, z2, z3 = zr[0, k], zr[1, k], zr[2, k], zr[3, k]
-                row = ZT[k, j0:j0 + m]
-                f_row = F[k, j0:j0 + m]
-                a0, a1, a2, a3 = zero, zero, zero, zero
-                for jj in range(m):
-                    x = row[jj]
-                    p0 = g_0[jj] * (z0 - x)
-                    p1 = g_1[jj] * (z1 - x)
-                    p2 = g_2[jj] * (z2 - x)
-                    p3 = g_3[jj] * (z3 - x)
-                    a0 += p0
-                    a1 += p1
-                    a2 += p2
-                    a3 += p3
-                    f_row[jj] -= (p0 + p1) + (p2 + p3)
-                fr[0, k] += a0
-                fr[1, k] += a1
-                fr[2, k] += a2
-                fr[3, k] += a3
-    acc += _pairs_among(ZT, i, i + _ROWS, s, s_mode, eps2, with_forces, fr, i)
-    if with_forces:
+                p0 = g_0[jj] * (z0 - x)
+                p1 = g_1[jj] * (z1 - x)
+                p2 = g_2[jj] * (z2 - x)
+                p3 = g_3[jj] * (z3 - x)
+                a0 += p0
+                a1 += p1
+                a2 += p2
+                a3 += p3
+                f_row[jj] -= (p0 + p1) + (p2 + p3)
+            fr[0, k] += a0
+            fr[1, k] += a1
+            fr[2, k] += a2
+            fr[3, k] += a3
+    return acc
+
+
+_TILE_GROUPS = 16  # row groups sharing each partner block while it is in cache
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _row_tile(ZT, i0, n_groups, s, s_mode, eps2, with_forces, F, zr, fr, r2, g, zero):
+    """Rows i0 .. i0 + 4 n_groups - 1 (n_groups groups of four) against every partner
+    j > i: returns their psi sum and adds their forces to F (see _group_block).
+
+    Cache tiling: the partner blocks (_BLOCK points: ZT[:, block] and F[:, block], 2 x 32 KB
+    at d = 16) are visited once per tile and reused by all its groups from L1/L2, instead
+    of once per group from L3 or memory (at N = 65536 the points and a force buffer no
+    longer fit in cache). zr, fr: (n_groups_max, 4, d) scratch.
+    """
+    d, n = ZT.shape
+    for t in range(n_groups):
         for r in range(_ROWS):
             for k in range(d):
-                F[k, i + r] += fr[r, k]
+                zr[t, r, k] = ZT[k, i0 + _ROWS * t + r]
+                fr[t, r, k] = 0.0
+    acc = 0.0
+    for j0 in range(i0 + _ROWS, n, _BLOCK):
+        j1 = min(j0 + _BLOCK, n)
+        for t in range(n_groups):
+            start = max(j0, i0 + _ROWS * (t + 1))  # partners j >= i + 4 of this group
+            if start < j1:
+                acc += _group_block(ZT, start, j1 - start, zr[t], fr[t], r2, g, s, s_mode,
+                                    eps2, with_forces, F, zero)
+    for t in range(n_groups):
+        i = i0 + _ROWS * t
+        acc += _pairs_among(ZT, i, i + _ROWS, s, s_mode, eps2, with_forces, fr[t], i)
+        if with_forces:
+            for r in range(_ROWS):
+                for k in range(d):
+                    F[k, i + r] += fr[t, r, k]
     return acc
 
 
@@ -371,10 +396,11 @@ def _er_kernel(ZT, s, alpha, repulsion, eps2, s_mode, a_mode, forces, with_force
 
     ZT (d, N) is the transpose of the points (float64, or float32 for the float32 path;
     ``zero`` is a 0 of that dtype). Each pair is evaluated once. Rows are taken in groups of
-    four (_row_group); the groups are dealt out in pairs (t, U-1-t), which have about the same
-    number of partners together, to n_chunks chunks run in parallel; each chunk owns a float64
-    (d, N) force buffer, summed at the end, so there are no write conflicts and the result is
-    deterministic for a given n_chunks. Memory: O(n_chunks N d).
+    four (_group_block), groups in tiles (_row_tile); the tiles are dealt out in pairs
+    (t, T-1-t), which have about the same number of partners together, to n_chunks chunks
+    run in parallel; each chunk owns a float64 (d, N) force buffer, summed at the end, so
+    there are no write conflicts and the result is deterministic for a given n_chunks.
+    Memory: O(n_chunks N d).
     """
     d, n = ZT.shape
     pair_weight = repulsion / (n * (n - 1.0))
@@ -382,27 +408,33 @@ def _er_kernel(ZT, s, alpha, repulsion, eps2, s_mode, a_mode, forces, with_force
     buffers = np.zeros((n_chunks, d, width))
     chunk_psi = np.zeros(n_chunks)
     groups = n // _ROWS
-    half = (groups + 1) // 2
+    # tiles of tile_groups row groups, at least ~4 tiles per chunk so the pairing balances
+    tile_groups = max(1, min(_TILE_GROUPS, groups // (4 * n_chunks)))
+    tiles = (groups + tile_groups - 1) // tile_groups
+    half = (tiles + 1) // 2
     for c in numba.prange(n_chunks):
-        zr = np.empty((_ROWS, d), dtype=ZT.dtype)
-        fr = np.zeros((_ROWS, d))
+        zr = np.empty((tile_groups, _ROWS, d), dtype=ZT.dtype)
+        fr = np.zeros((tile_groups, _ROWS, d))
         r2 = np.empty((_ROWS, _BLOCK), dtype=ZT.dtype)
         g = np.empty((_ROWS, _BLOCK), dtype=ZT.dtype)
         F = buffers[c]
         acc = 0.0
         for t in range(c, half, n_chunks):
-            acc += _row_group(ZT, _ROWS * t, s, s_mode, eps2, with_forces, F, zr, fr, r2, g, zero)
-            u = groups - 1 - t
+            acc += _row_tile(ZT, _ROWS * tile_groups * t, min(tile_groups, groups - tile_groups * t),
+                             s, s_mode, eps2, with_forces, F, zr, fr, r2, g, zero)
+            u = tiles - 1 - t
             if u != t:
-                acc += _row_group(ZT, _ROWS * u, s, s_mode, eps2, with_forces, F, zr, fr, r2, g, zero)
+                acc += _row_tile(ZT, _ROWS * tile_groups * u, min(tile_groups, groups - tile_groups * u),
+                                 s, s_mode, eps2, with_forces, F, zr, fr, r2, g, zero)
         if c == 0 and groups * _ROWS < n:  # the last N mod 4 rows, among themselves
             lo = groups * _ROWS
-            fr[:, :] = 0.0
-            acc += _pairs_among(ZT, lo, n, s, s_mode, eps2, with_forces, fr, lo)
+            rest = fr[0]
+            rest[:, :] = 0.0
+            acc += _pairs_among(ZT, lo, n, s, s_mode, eps2, with_forces, rest, lo)
             if with_forces:
                 for r in range(n - lo):
                     for k in range(d):
-                        F[k, lo + r] += fr[r, k]
+                        F[k, lo + r] += rest[r, k]
         chunk_psi[c] = acc
     conf = np.empty(n)
     for i in numba.prange(n):
