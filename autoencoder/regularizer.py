@@ -57,10 +57,14 @@ class _PairSum(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, z: torch.Tensor, s: float, eps2: float, floor: float) -> torch.Tensor:
-        norm2 = (z * z).sum(dim=1)
-        # r2 = |z_i|^2 + |z_j|^2 - 2 z_i.z_j (Gram matrix: O(B^2) memory, not O(B^2 d))
-        r2 = torch.addmm(norm2[:, None] + norm2[None, :], z, z.T, beta=1.0, alpha=-2.0)
-        r2.clamp_(min=0.0).add_(eps2)
+        # r2 = |z_i|^2 + |z_j|^2 - 2 z_i.z_j (Gram matrix: O(B^2) memory, not O(B^2 d)). The
+        # Gram form cancels |z|^2-sized terms, so it is evaluated in float64 (then rounded to
+        # z's dtype) on codes centred on their mean, which leaves every pair term unchanged
+        z = z - z.mean(dim=0, keepdim=True)
+        wide = z.double()
+        norm2 = (wide * wide).sum(dim=1)
+        r2 = torch.addmm(norm2[:, None] + norm2[None, :], wide, wide.T, beta=1.0, alpha=-2.0)
+        r2 = r2.clamp_(min=0.0).add_(eps2).to(z.dtype)
         r2.fill_diagonal_(1.0)  # self pairs: psi(1) = 0; their slope is zeroed below
         below = (r2 < floor) if floor > 0.0 else None
         if below is not None and bool(below.any()):

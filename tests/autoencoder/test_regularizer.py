@@ -112,3 +112,16 @@ def test_analytic_backward_passes_gradcheck(s, min_distance):
                      dtype=torch.float64, requires_grad=True)
     p = EnergyParams(s=s, alpha=1.5, softening=0.01)
     assert torch.autograd.gradcheck(lambda x: er_energy(x, p, min_distance), (z,))
+
+
+def test_float32_batch_far_from_the_origin_keeps_pair_precision():
+    # the Gram form of r^2 cancels |z|^2-sized terms; codes are centred on their mean first.
+    # repulsion 1e4: the pair term dominates the energy (without centring: ~10% off)
+    Z = (np.random.default_rng(9).normal(scale=0.05, size=(64, 4)) + 30.0).astype(np.float32)
+    p = EnergyParams(s=1.0, repulsion=1e4)
+    e_ref, f_ref = energy_and_forces(Z.astype(np.float64), p)
+    e, grad = _torch_energy_and_grad(Z, p, torch.float32)
+    assert e == pytest.approx(e_ref, rel=1e-5)
+    pair_forces = f_ref + Z / 64  # minus the confinement part -z/N, which is exact anyway
+    np.testing.assert_allclose(-grad + Z / 64, pair_forces, rtol=0,
+                               atol=1e-3 * np.abs(pair_forces).max())
