@@ -502,10 +502,17 @@ def write_report(result: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
                   f"energy {100 * rb['energy_rel_diff']:+.3f}%, {rb['rbm_seconds']:.1f} s vs "
                   f"{rb['full_seconds']:.1f} s ({rb['rbm_pair_evaluations']:.2e} vs "
                   f"{rb['full_pair_evaluations']:.2e} pair evaluations)."]
-    errors = sorted({(r["impl"], r["error"]) for r in result["rows"] if r["error"]})
-    if errors:
-        lines += ["", "## Not measured", ""]
-        lines += [f"- {impl}: {error}" for impl, error in errors]
+    missing: dict[tuple[str, str], int] = {}
+    for r in result["rows"]:
+        if r["error"]:
+            reason = ("predicted time per evaluation over the limit" if r["error"].startswith("skipped")
+                      else "memory over the limit" if r["error"].startswith("needs ~")
+                      else r["error"])
+            missing[(r["impl"], reason)] = missing.get((r["impl"], reason), 0) + 1
+    if missing:
+        lines += ["", "## Not measured (each row's reason is in bench.json)", ""]
+        lines += [f"- {impl}: {count} row{'s' if count > 1 else ''}, {reason}"
+                  for (impl, reason), count in sorted(missing.items())]
     md = out_dir / "bench.md"
     js = out_dir / "bench.json"
     for path, text in ((md, "\n".join(lines) + "\n"), (js, json.dumps(result, indent=1) + "\n")):
