@@ -137,19 +137,21 @@ def run_bench(settings: BenchSettings, progress: Callable[[dict[str, Any]], None
     roof = machine_roof()
     rows: list[dict[str, Any]] = []
     last_time: dict[tuple, tuple[int, float]] = {}  # (impl, d, dtype, s, threads) -> (N, t)
-    for n in settings.sizes:
-        for dim in settings.dims:
-            for dtype in settings.dtypes:
-                Z = np.random.default_rng(n + dim).normal(size=(n, dim)).astype(dtype)
-                for s in settings.s_values:
-                    params = EnergyParams(s=s)
-                    reference: list[tuple[float, np.ndarray]] = []  # computed when first needed
+    references: dict[tuple, tuple[float, np.ndarray]] = {}  # float64 engine, per config
+    # one implementation at a time over the whole grid (the engine first, before any peer has
+    # started its thread pools): a library's idle workers cannot disturb another's timings
+    for impl in settings.impls:
+        for n in settings.sizes:
+            for dim in settings.dims:
+                for dtype in settings.dtypes:
+                    Z = np.random.default_rng(n + dim).normal(size=(n, dim)).astype(dtype)
+                    for s in settings.s_values:
+                        params = EnergyParams(s=s)
 
-                    def exact(Z=Z, params=params, reference=reference):
-                        if not reference:
-                            reference.append(energy_and_forces(Z.astype(np.float64), params))
-                        return reference[0]
-                    for impl in settings.impls:
+                        def exact(Z=Z, params=params, config=(n, dim, dtype, s)):
+                            if config not in references:
+                                references[config] = energy_and_forces(Z.astype(np.float64), params)
+                            return references[config]
                         for threads in _threads_of(impl, cpus):
                             row = {"impl": impl, "n": n, "dim": dim, "dtype": dtype, "s": s,
                                    "threads": threads, "seconds": None, "pairs_per_s": None,
@@ -167,6 +169,7 @@ def run_bench(settings: BenchSettings, progress: Callable[[dict[str, Any]], None
                             rows.append(row)
                             if progress is not None:
                                 progress(row)
+    references.clear()
     result = {
         "machine": machine_description(), "settings": asdict(settings),
         "roof_gflops": roof["float64_gflops"], "roof": roof,

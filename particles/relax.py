@@ -42,8 +42,8 @@ class RelaxationError(RuntimeError):
 class RelaxResult:
     """Outcome of ``relax``: final points (N, d) float64, energy E, largest per-point force,
     steps taken, force evaluations (for "rbm" the random-batch estimates count too), whether
-    max|f_i| < fmax was reached, why it stopped, and
-    the per-step history (arrays ``step``, ``energy``, ``max_force``)."""
+    max|f_i| < fmax was reached, why it stopped, and the per-step history (arrays ``step``,
+    ``energy``, ``max_force``)."""
 
     positions: np.ndarray
     energy: float
@@ -91,15 +91,15 @@ def relax(Z: np.ndarray, params: EnergyParams | None = None, *, method: str = "l
 
     method: "lbfgs" (default: 2-18x fewer force evaluations than FIRE to the default fmax,
     measured in README), "fire" (the one for fmax below ~1e-7, where line searches stall),
-    "gd" (backtracking gradient descent), "langevin"
-    (overdamped, at ``temperature``, time step ``dt``, default 0.01) or "rbm": the same
-    Langevin dynamics driven by random-batch forces (``batch_size`` p: each step costs
-    O(N p d) instead of O(N^2 d); Jin, Li, Liu 2020), default dt 0.1, annealed as dt K / step
-    after K = steps / 10 so that T = 0 runs settle. Stops when the largest per-point force
-    max_i |N dE/dz_i| falls below ``fmax`` or after ``steps`` steps; the result says which.
-    At temperature > 0 forces never vanish, so all ``steps`` are run; "rbm" also runs all
-    steps (its forces are estimates) and reports the exact energy and force of the final
-    state (one full evaluation). History and observers see the estimates.
+    "gd" (backtracking gradient descent), "langevin" (overdamped, at ``temperature``, time
+    step ``dt``, default 0.01) or "rbm": the same Langevin dynamics driven by random-batch
+    forces (``batch_size`` p: each step costs O(N p d) instead of O(N^2 d); Jin, Li, Liu
+    2020), default dt 0.1, annealed as dt K / step after K = steps / 10 so that T = 0 runs
+    settle. Stops when the largest per-point force max_i |N dE/dz_i| falls below ``fmax`` or
+    after ``steps`` steps; the result says which. At temperature > 0 forces never vanish, so
+    all ``steps`` are run; "rbm" also runs all steps (its forces are estimates) and reports
+    the exact energy and force of the final state (one full evaluation, also the last
+    trajectory frame). History, observers and earlier frames see the estimates.
 
     every: write a frame to the H5MD file ``out`` every ``every`` steps (0: first and last
     only); the first and last states are always written when ``out`` is given. metadata goes
@@ -199,7 +199,8 @@ def relax(Z: np.ndarray, params: EnergyParams | None = None, *, method: str = "l
         history["energy"].append(e)
         history["max_force"].append(fmax_now)
         last.update(step=step, x=x.copy() if method == "lbfgs" else x, e=e, fmax=fmax_now)
-        if step == 0 or (every and step % every == 0):
+        final_estimate = method == "rbm" and step >= steps  # written exact after the run
+        if step == 0 or (every and step % every == 0 and not final_estimate):
             write_frame(step, x, e, fmax_now)
         for fn in observers:
             fn(step, x, e, f)

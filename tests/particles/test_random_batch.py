@@ -53,3 +53,17 @@ def test_rbm_relaxation_reaches_the_full_minimum():
     assert rbm.energy == pytest.approx(full.energy, rel=5e-4)
     assert rbm.energy > full.energy  # exact energy of the final state, not an estimate
     assert rbm.n_evaluations == 1501 + 2  # estimates at steps 0..1500, exact at start and end
+
+
+def test_rbm_trajectory_ends_with_the_exact_state(tmp_path):
+    from particles import read_trajectory
+
+    params = EnergyParams(s=1.0)
+    Z0 = random_cloud(40, 3, params, seed=0)
+    r = relax(Z0, params, method="rbm", batch_size=8, steps=20, every=10, seed=1,
+              out=tmp_path / "rbm.h5")
+    traj = read_trajectory(tmp_path / "rbm.h5")
+    assert list(traj.step) == [0, 10, 20]
+    steps, energies = traj.observables["energy"]
+    assert energies[-1] == r.energy == energy_and_forces(r.positions, params)[0]
+    np.testing.assert_array_equal(traj.positions[-1], r.positions)
