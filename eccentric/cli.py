@@ -421,7 +421,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     lines = [md.read_text().rstrip(), "", f"wrote {js} and {md}"]
     payload = {"rows": result["rows"], "roof_gflops": result["roof_gflops"],
                "summary": head, "memory": result["memory"],
-               "regularizer": result["regularizer"], "machine": result["machine"],
+               "regularizer": result["regularizer"], "relaxation": result["relaxation"],
+               "random_batch": result["random_batch"], "machine": result["machine"],
                "out": str(args.out)}
     _emit(payload, args.json, lines)
     return 0
