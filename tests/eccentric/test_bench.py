@@ -94,3 +94,14 @@ def test_cli_bench_json_and_errors(capsys, monkeypatch, tmp_path):
     with pytest.raises(SystemExit):
         main(["bench", "--sizes", "1"])
     assert "--sizes must be >= 2" in capsys.readouterr().err
+
+
+def test_summary_ratios_use_the_most_threads_and_the_headline_config():
+    def row(impl, threads, rate, n=4096, roof=None):
+        return {"impl": impl, "threads": threads, "n": n, "dim": 16, "dtype": "float64",
+                "s": 1.0, "pairs_per_s": rate, "roof_pct": roof}
+    rows = [row("numba", 1, 1.0), row("numba", 2, 2.0), row("numpy", 1, 0.02),
+            row("torch", 2, None), row("numba", 2, 3.0, n=16384, roof=40.0)]
+    out = bench.summary({"rows": rows})
+    assert out["vs_numpy"] == pytest.approx(100.0) and out["vs_torch"] is None
+    assert out["threads_speedup"] == pytest.approx(2.0) and out["roof_pct_16384"] == 40.0
